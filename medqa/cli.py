@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "medqa.evals.commands",
     "medqa.routing.commands",
     "medqa.safety.commands",
+    "medqa.commands.ask",
     "medqa.commands.serve",
 )
 
