@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     home: Path = Field(default_factory=_default_home)
     data_dir: Path = Field(default_factory=_default_data_dir)
     tenant: str = "default"
+    # Assembled weights are big and shared by every tenant and test: they may live apart
+    # from the rest of the state (tests use a fresh home but the user's models).
+    models_path: Path | None = None
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     models: ModelSettings = Field(default_factory=ModelSettings)
     safety: SafetySettings = Field(default_factory=SafetySettings)
@@ -114,7 +117,7 @@ class Settings(BaseSettings):
 
     @property
     def models_dir(self) -> Path:
-        return self.home / "models"
+        return self.models_path or self.home / "models"
 
     @property
     def audit_db(self) -> Path:
