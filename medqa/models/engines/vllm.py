@@ -1,0 +1,187 @@
+"""The vLLM Backend: a backbone behind an OpenAI-compatible vLLM server, via the `openai` client."""
+from __future__ import annotations
+
+import json
+import math
+import time
+from typing import Any, Iterator
+
+from medqa.config import Settings
+from medqa.errors import BackendUnavailable
+from medqa.models.base import Backend
+from medqa.models.manifest import backbone
+from medqa.models.registry import register_engine
+from medqa.types import Delta, GenParams, Message
+
+
+class ThinkSplitter:
+    """Splits streamed text into reasoning (inside <think>...</think>) and answer text."""
+
+    OPEN, CLOSE = "<think>", "</think>"
+
+    def __init__(self, starts_inside: bool = False) -> None:
+        self.inside, self.buf = starts_inside, ""
+
+    def feed(self, text: str) -> tuple[str, str]:
+        """(answer, reasoning) that can be emitted now; a tag cut across chunks waits."""
+        self.buf += text
+        answer, reasoning = [], []
+        while self.buf:
+            tag = self.CLOSE if self.inside else self.OPEN
+            i = self.buf.find(tag)
+            if i >= 0:
+                (reasoning if self.inside else answer).append(self.buf[:i])
+                self.buf, self.inside = self.buf[i + len(tag):], not self.inside
+                continue
+            keep = next((k for k in range(len(tag) - 1, 0, -1) if self.buf.endswith(tag[:k])), 0)
+            (reasoning if self.inside else answer).append(self.buf[:len(self.buf) - keep])
+            self.buf = self.buf[len(self.buf) - keep:]
+            break
+        return "".join(answer), "".join(reasoning)
+
+    def flush(self) -> tuple[str, str]:
+        rest, self.buf = self.buf, ""
+        return ("", rest) if self.inside else (rest, "")
+
+
+def _known_urls(name: str, settings: Settings) -> list[str]:
+    urls = settings.models.vllm_urls.get(name)
+    if urls:
+        return list(urls)
+    from medqa.models.vllm_server import servers_file
+
+    try:
+        return list(json.loads(servers_file(settings).read_text()).get(name, []))
+    except (OSError, ValueError):
+        return []
+
+
+class VLLMBackend(Backend):
+    """One backbone served by one vLLM server at `base_url` (".../v1")."""
+
+    def __init__(self, name: str, base_url: str, timeout_s: float = 120.0) -> None:
+        b = backbone(name)
+        self.name, self.family, self._b = name, b.family, b
+        self.base_url, self.timeout_s = base_url.rstrip("/"), timeout_s
+        self._client: Any = None
+
+    def _client_for(self, timeout_s: float) -> Any:
+        import httpx
+        import openai
+
+        if self._client is None:
+            self._client = openai.OpenAI(base_url=self.base_url, api_key="EMPTY", max_retries=0)
+        # read= is the longest silence tolerated between two streamed chunks
+        return self._client.with_options(timeout=httpx.Timeout(timeout_s, connect=5.0))
+
+    def _unavailable(self, err: Exception, partial: str = "") -> BackendUnavailable:
+        from medqa.models.vllm_server import serve_command
+
+        import openai
+
+        what = ("broke off mid-answer" if partial else
+                "refused the request" if isinstance(err, openai.APIStatusError) else
+                "is not reachable")
+        return BackendUnavailable(
+            f"vLLM server for {self.name} at {self.base_url} {what} ({type(err).__name__}: {err}).",
+            f"Start it with: {serve_command(self.name)}",
+            partial_text=partial,
+        )
+
+    def _errors(self) -> tuple[type[BaseException], ...]:
+        import httpx
+        import openai
+
+        return (openai.APIConnectionError, openai.APIStatusError, httpx.HTTPError, OSError)
+
+    def chat(self, messages: list[Message], params: GenParams) -> Iterator[Delta]:
+        """Stream a chat; reasoning (parser field or <think> tags) goes to Delta.reasoning."""
+        extra: dict[str, Any] = {}
+        if self._b.reasoning == "qwen3_switch":
+            extra["chat_template_kwargs"] = {"enable_thinking": params.reasoning}
+        kwargs: dict[str, Any] = dict(
+            model=self.name, messages=[{"role": m.role, "content": m.content} for m in messages],
+            max_tokens=params.max_tokens, temperature=params.temperature, top_p=params.top_p,
+            stream=True, stream_options={"include_usage": True}, extra_body=extra)
+        if params.stop:
+            kwargs["stop"] = list(params.stop)
+        if params.seed is not None:
+            kwargs["seed"] = params.seed
+        splitter = ThinkSplitter(starts_inside=False)
+        partial: list[str] = []
+        deadline = time.monotonic() + params.timeout_s
+        try:
+            stream = self._client_for(params.timeout_s).chat.completions.create(**kwargs)
+            for chunk in stream:
+                if time.monotonic() > deadline:
+                    stream.close()
+                    raise TimeoutError(f"no complete answer within {params.timeout_s:g} s")
+                if chunk.usage and not chunk.choices:
+                    yield Delta(prompt_tokens=chunk.usage.prompt_tokens,
+                                completion_tokens=chunk.usage.completion_tokens)
+                    continue
+                for choice in chunk.choices:
+                    d = choice.delta
+                    parsed = getattr(d, "reasoning_content", None) or getattr(d, "reasoning", None)
+                    text, reasoning = splitter.feed(d.content or "")
+                    reasoning = (parsed or "") + reasoning
+                    if text:
+                        partial.append(text)
+                    if text or reasoning or choice.finish_reason:
+                        yield Delta(text=text, reasoning=reasoning,
+                                    finish_reason=choice.finish_reason)
+        except (*self._errors(), TimeoutError) as e:
+            raise self._unavailable(e, "".join(partial)) from e
+        text, reasoning = splitter.flush()
+        if text or reasoning:
+            yield Delta(text=text, reasoning=reasoning)
+
+    def score_options(self, prompt: str, options: list[str]) -> list[float]:
+        """Sum of the option tokens' log-probs after `prompt`, from prompt log-probs (echo)."""
+        if not options:
+            return []
+        try:
+            resp = self._client_for(self.timeout_s).completions.create(
+                model=self.name, prompt=[prompt + o for o in options], max_tokens=0,
+                temperature=0.0, echo=True, logprobs=1)  # echo + max_tokens=0: prompt only
+        except self._errors() as e:
+            raise self._unavailable(e) from e
+        scores = [math.nan] * len(options)
+        for choice in resp.choices:
+            lp = choice.logprobs
+            # Offsets count from whatever the server prepends (a BOS token's text): measure
+            # the option back from the end; a token ending past the prompt belongs to it.
+            end = lp.text_offset[-1] + len(lp.tokens[-1])
+            prompt_end = end - len(options[choice.index])
+            scores[choice.index] = sum(
+                val for tok, off, val in zip(lp.tokens, lp.text_offset, lp.token_logprobs)
+                if off + len(tok) > prompt_end and val is not None)
+        return scores
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+
+def _factory(name: str, settings: Settings) -> Backend:
+    """A VLLMBackend per URL known for `name` (settings, then `medqa models serve`)."""
+    from medqa.models.vllm_server import serve_command
+
+    urls = _known_urls(name, settings)
+    if not urls:
+        backbone(name)  # an unknown name says so first
+        raise BackendUnavailable(
+            f"No vLLM server is known for {name}.",
+            f"Start one with `{serve_command(name)}`, or set MEDQA_MODELS__VLLM_URLS "
+            f"(e.g. '{{\"{name}\": [\"http://host:8100/v1\"]}}').",
+        )
+    backends = [VLLMBackend(name, u, timeout_s=settings.models.request_timeout_s) for u in urls]
+    if len(backends) == 1:
+        return backends[0]
+    from medqa.models.replicas import ReplicaSet  # several servers: balance across them
+
+    return ReplicaSet(backends)
+
+
+register_engine("vllm", _factory)
