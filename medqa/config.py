@@ -41,6 +41,7 @@ class RetrievalSettings(BaseModel):
     chroma_url: str | None = None  # http://host:port of a `chroma run` server; None = embedded
     default_corpora: list[str] = Field(default_factory=lambda: ["medquad"])
     max_query_chars: int = 4000
+    reranker: str = "none"  # a name in medqa.retrieval.rerank's registry; none ships offline
 
 
 class ModelSettings(BaseModel):
@@ -57,6 +58,7 @@ class ModelSettings(BaseModel):
     engine: str = "llamacpp"  # llamacpp | transformers | vllm
     vllm_urls: dict[str, list[str]] = Field(default_factory=dict)  # backbone -> base URLs
     n_threads: int | None = None
+    replicas: int = 1  # engines per backbone behind one least-outstanding-requests balancer
     n_ctx: int = 4096
     request_timeout_s: float = 120.0
 
@@ -68,6 +70,7 @@ class SafetySettings(BaseModel):
     policy_file: Path | None = None
     redact_remote_prompts: bool = True
     emergency_number: str = "120"  # mainland China; hospitals elsewhere set 911, 112, ...
+    audit_retention_days: int = 2190  # `medqa audit prune` drops older records (6 years, HIPAA's minimum)
 
 
 class ServerSettings(BaseModel):

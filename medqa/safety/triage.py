@@ -1,0 +1,192 @@
+"""Red-flag triage before any answer is generated: en + zh rules (negation, history aware), then a learned backstop."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from medqa.lang import detect_lang
+from medqa.safety import redflags as rf
+
+
+@dataclass(frozen=True)
+class TriageResult:
+    """Whether a message describes an emergency happening now, which kind, and the phrase that said so."""
+
+    emergency: bool
+    category: str | None = None
+    matched: str | None = None
+    lang: str = "en"
+
+
+Span = tuple[int, int]
+
+
+def _segments(text: str, lang: str) -> list[Span]:
+    """Scope segments: negation, history and hypothetical cues only reach within one."""
+    breaker = rf.BREAK_ZH if lang == "zh" else rf.BREAK_EN
+    spans, start = [], 0
+    for m in breaker.finditer(text):
+        spans.append((start, m.start()))
+        start = m.end()
+    spans.append((start, len(text)))
+    return [s for s in spans if s[1] > s[0]]
+
+
+class _Scanner:
+    """Finds pattern matches that are current: not negated, not past history, not hypothetical."""
+
+    def __init__(self, text: str, lang: str) -> None:
+        self.text, self.lang = text, lang
+        self.segs = _segments(text, lang)
+
+    def _seg(self, pos: int) -> Span:
+        for s in self.segs:
+            if s[0] <= pos < s[1]:
+                return s
+        return (pos, pos)
+
+    def negated(self, start: int) -> bool:
+        """A negation cue shortly before the match, inside its segment."""
+        s0, _ = self._seg(start)
+        before = self.text[s0:start]
+        if self.lang == "zh":
+            return bool(rf.NEG_ZH.search(before))
+        # "denies SOB, fever or chest pain": a cue reaches a short list, not a whole sentence.
+        window = " ".join(before.split()[-rf.NEG_WINDOW_EN:])
+        return bool(rf.NEG_EN.search(window))
+
+    def current(self, start: int) -> bool:
+        """The segment is neither about the past nor a textbook/hypothetical question."""
+        s0, s1 = self._seg(start)
+        seg = self.text[s0:s1]
+        hist, hypo = (rf.HIST_ZH, rf.HYPO_ZH) if self.lang == "zh" else (rf.HIST_EN, rf.HYPO_EN)
+        return not hist.search(seg) and not hypo.search(seg)
+
+    def find(self, pattern: re.Pattern[str]) -> re.Match[str] | None:
+        """First match of pattern that is active now."""
+        for m in pattern.finditer(self.text):
+            if m.group(0).strip() and not self.negated(m.start()) and self.current(m.start()):
+                return m
+        return None
+
+
+def _num(word: str) -> int | None:
+    if word.isdigit():
+        return int(word)
+    if word in rf.EN_NUMS:
+        return rf.EN_NUMS[word]
+    total, digits = 0, [rf.ZH_NUMS.get(c) for c in word]
+    if None in digits or not digits:
+        return None
+    if "十" in word:  # 十, 十二, 二十, 二十三
+        head, _, tail = word.partition("十")
+        total = (rf.ZH_NUMS[head] if head else 1) * 10 + (rf.ZH_NUMS[tail] if tail else 0)
+        return total
+    return digits[0] if len(digits) == 1 else None
+
+
+def _infant_days(text: str, lang: str) -> int | None:
+    """Age in days when the message names a baby's age; newborns count as 0."""
+    if rf.NEWBORN.search(text):
+        return 0
+    if lang == "zh" and not rf.BABY_ZH.search(text):  # "咳嗽两个月" is a duration, not an age
+        return None
+    for m in (rf.AGE_ZH if lang == "zh" else rf.AGE_EN).finditer(text):
+        n = _num(m.group("n"))
+        if n is not None:
+            return n * rf.UNIT_DAYS[m.group("unit")]
+    return None
+
+
+def _pregnancy(s: _Scanner) -> str | None:
+    """Bleeding, pain or pre-eclampsia signs in pregnancy: checked first, the obstetric team needs it."""
+    t = rf.ZH if s.lang == "zh" else rf.EN
+    if t["pregnant"].search(s.text):
+        m = s.find(t["pregnancy_symptom"])
+        if m:
+            return m.group(0)
+    return None
+
+
+def _compound(s: _Scanner) -> tuple[str, str] | None:
+    """Red flags that need two things together (a symptom plus a context or feature)."""
+    zh = s.lang == "zh"
+    t = rf.ZH if zh else rf.EN
+    days = _infant_days(s.text, s.lang)
+    if days is not None and days < rf.INFANT_DAYS:
+        m = s.find(t["fever"])
+        if m:
+            return "infant_fever", m.group(0)
+    m = s.find(t["chest"])
+    if m and s.find(t["chest_feature"]):
+        return "chest_pain", m.group(0)
+    m = s.find(t["neck_stiff"])
+    if m and s.find(t["fever"]):
+        return "meningitis", m.group(0)
+    if rf.CHEMO.search(s.text):  # fever during chemotherapy: neutropenic sepsis until shown otherwise
+        m = s.find(t["fever"])
+        if m:
+            return "sepsis", m.group(0)
+    for m in rf.BP.finditer(s.text):
+        if int(m.group("sys")) < rf.SHOCK_SYSTOLIC and not s.negated(m.start()):
+            return "sepsis", m.group(0)
+    return None
+
+
+def _generic(s: _Scanner) -> str | None:
+    """A symptom and a severity or acuity marker in the same current, non-negated clause."""
+    symptom, severity = rf.GENERIC[s.lang]
+    for m in symptom.finditer(s.text):
+        if s.negated(m.start()) or not s.current(m.start()):
+            continue
+        s0, s1 = s._seg(m.start())
+        sev = severity.search(s.text, s0, s1)
+        if sev and not s.negated(sev.start()):
+            return s.text[min(m.start(), sev.start()):max(m.end(), sev.end())]
+    return None
+
+
+def rules_only(text: str, lang: str | None = None) -> TriageResult:
+    """The rule tiers alone (explainable: `matched` names the phrase)."""
+    lang = lang or detect_lang(text)
+    norm = rf.normalise(text)
+    # Chinese messages often mix in English terms (SOB, BP, GCS), so zh also gets the English rules.
+    scanners = [_Scanner(norm, "zh"), _Scanner(norm, "en")] if lang == "zh" else [_Scanner(norm, "en")]
+    for s in scanners:
+        phrase = _pregnancy(s)
+        if phrase:
+            return TriageResult(True, "pregnancy", phrase.strip(), lang)
+    for category, rules in rf.RULES:
+        for s in scanners:
+            m = s.find(rules[s.lang])
+            if m:
+                return TriageResult(True, category, m.group(0).strip(), lang)
+    for s in scanners:
+        hit = _compound(s)
+        if hit:
+            return TriageResult(True, hit[0], hit[1].strip(), lang)
+    for s in scanners:
+        m = s.find(rf.ALARM[s.lang])
+        phrase = m.group(0) if m else _generic(s)
+        if phrase:
+            return TriageResult(True, "alarm", phrase.strip(), lang)
+    return TriageResult(False, None, None, lang)
+
+
+def triage(text: str, lang: str | None = None) -> TriageResult:
+    """Screen one message for red flags; emergency=True means escalate before any answer is generated.
+
+    Rules first; when they find nothing, the learned backstop (medqa.safety.learned) may still
+    flag the message as a possible emergency (category 'alarm')."""
+    result = rules_only(text, lang)
+    if result.emergency:
+        return result
+    if not rf.HEAD_GATE.search(rf.normalise(text)):
+        return result
+    from medqa.safety import learned
+
+    probs = learned.scores([text])
+    th = learned.threshold()
+    if probs is not None and th is not None and probs[0] >= th:
+        return TriageResult(True, "alarm", None, result.lang)
+    return result
