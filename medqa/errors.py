@@ -71,3 +71,11 @@ class AuthError(MedQAError):
 
 class PolicyRefusal(MedQAError):
     """The request is outside what the hospital's policy lets the assistant do."""
+
+
+class UploadRejected(IngestError):
+    """An uploaded file is too large or of a type medqa does not read (HTTP 413 / 415)."""
+
+    def __init__(self, message: str, hint: str = "", status: int = 415) -> None:
+        super().__init__(message, hint)
+        self.status = status
