@@ -173,6 +173,15 @@ def rules_only(text: str, lang: str | None = None) -> TriageResult:
     return TriageResult(False, None, None, lang)
 
 
+def general_question(text: str, lang: str | None = None) -> bool:
+    """A question about a condition that names nobody who has it ("How to recognise anaphylaxis?")."""
+    lang = lang or detect_lang(text)
+    norm = rf.normalise(text)
+    # Chinese questions often drop the subject ("胸口痛怎么办"), so zh needs a textbook phrasing and
+    # any sign of a person or of now in either language keeps the message in.
+    return bool(rf.GENERAL_QUESTION[lang].search(norm)) and not any(p.search(norm) for p in rf.PERSON_OR_NOW.values())
+
+
 def triage(text: str, lang: str | None = None) -> TriageResult:
     """Screen one message for red flags; emergency=True means escalate before any answer is generated.
 
@@ -181,7 +190,7 @@ def triage(text: str, lang: str | None = None) -> TriageResult:
     result = rules_only(text, lang)
     if result.emergency:
         return result
-    if not rf.HEAD_GATE.search(rf.normalise(text)):
+    if not rf.HEAD_GATE.search(rf.normalise(text)) or general_question(text, result.lang):
         return result
     from medqa.safety import learned
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from medqa.safety.evaluate import load_triage_set, triage_eval
-from medqa.safety.triage import rules_only, triage
+from medqa.safety.triage import general_question, rules_only, triage
 
 EMERGENCIES = [
     ("I have crushing chest pain radiating to my left arm and I'm sweating", "chest_pain"),
@@ -17,6 +17,7 @@ EMERGENCIES = [
     ("I'm 30 weeks pregnant and bleeding heavily", "pregnancy"),
     ("My toddler swallowed some of my blood pressure pills", "overdose"),
     ("胸口像压了块石头，喘不上气", None),
+    ("I took my whole bottle of sleeping pills", "overdose"),  # "my whole": was missed by the rules
 ]
 NOT_EMERGENCIES = [
     "No chest pain, just a mild cough for three days",
@@ -29,6 +30,11 @@ NOT_EMERGENCIES = [
     "What are the warning signs of a heart attack?",
     "咳嗽两个月，发烧38度",  # a duration, not an infant's age
     "I took 2 tablets of paracetamol for my headache",
+    # information requests, not emergencies (README labelling rules: educational / family history -> 0)
+    "What are the warning signs of a stroke?",
+    "My father had a heart attack in 2015",
+    "How to recognise anaphylaxis",
+    "中风的早期症状有哪些？",
 ]
 
 
@@ -69,3 +75,45 @@ def test_metrics_on_unseen_splits_meet_recall_target() -> None:
     # Precision floor as measured (0.75-0.85 on unseen splits; the 0.90 target is not met yet).
     assert report.scores["heldout"].precision >= 0.80
     assert report.scores["blind"].precision >= 0.70
+
+
+# A general question names nobody who has the red flag, so the learned backstop may not overrule it.
+GENERAL = [
+    "How to recognise anaphylaxis",
+    "What is the antidote for paracetamol overdose?",
+    "What causes bleeding gums in pregnancy?",
+    "缺血性和出血性脑卒中有什么区别",
+    "中风的早期症状有哪些？",
+]
+# Someone, or now, is in these: the backstop must still see them.
+NOT_GENERAL = [
+    "Can't breathe, chest crushing",  # "can't" is not the question word "can"
+    "What to do, collapsed and not breathing",
+    "Is it normal that my baby is breathing fast?",
+    "How do I stop the bleeding, it won't stop",
+    "胸口痛怎么办",  # Chinese drops the subject
+    "突然头痛是什么病？",
+]
+
+
+@pytest.mark.parametrize("text", GENERAL)
+def test_general_questions_are_recognised(text: str) -> None:
+    assert general_question(text)
+
+
+@pytest.mark.parametrize("text", NOT_GENERAL)
+def test_messages_about_someone_or_now_are_not_general(text: str) -> None:
+    assert not general_question(text)
+
+
+def test_general_question_veto_never_silences_a_dev_emergency() -> None:
+    rows = [r for r in load_triage_set() if r["label"] == 1 and r["split"] == "dev"]
+    silenced = [r["text"] for r in rows if general_question(r["text"], r["lang"])]
+    assert not silenced
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("text", GENERAL[:3])
+def test_backstop_stays_quiet_on_general_questions(text: str) -> None:
+    # These three scored above the backstop threshold before the veto (dev false alarms).
+    assert not triage(text).emergency
