@@ -63,6 +63,12 @@ class ModelSettings(BaseModel):
     request_timeout_s: float = 120.0
 
 
+class RoutingSettings(BaseModel):
+    """Which router picks the backbone, retrieval and reasoning per question."""
+
+    router: str = "signal"  # signal | learned | learned:<dir> | fixed (the default role binding)
+
+
 class SafetySettings(BaseModel):
     """Triage, PHI redaction and the hospital's policy file."""
 
@@ -99,6 +105,7 @@ class Settings(BaseSettings):
     models_path: Path | None = None
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     models: ModelSettings = Field(default_factory=ModelSettings)
+    routing: RoutingSettings = Field(default_factory=RoutingSettings)
     safety: SafetySettings = Field(default_factory=SafetySettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
 

@@ -1,18 +1,20 @@
 """The Assistant: safety -> retrieval -> route -> generate -> answer check, as events."""
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from typing import Iterator, Sequence
+from dataclasses import replace
+from typing import Any, Iterator, Sequence
 
 from medqa.config import Settings
 from medqa.errors import MedQAError, QueryError
-from medqa.lang import detect_lang
 from medqa.models.base import Backend
 from medqa.prompts import CONTEXT_TOKENS, TOP_PASSAGES, build_messages, context_block
+from medqa.routing.health import Health
 from medqa.types import (
     Answer,
     Citation,
@@ -28,6 +30,7 @@ from medqa.types import (
     Triaged,
 )
 
+log = logging.getLogger(__name__)
 ANSWER_MAX_TOKENS = 256
 _CITE = re.compile(r"\[(\d+(?:\s*[,，、]\s*\d+)*)\]")
 
@@ -59,7 +62,11 @@ class Assistant:
         self.settings = settings
         self._backends: dict[str, Backend] = {}
         self._retrievers: dict[str, object] = {}
-        self._lock = threading.Lock()  # guards the lazy caches, not the engines
+        self._lock = threading.RLock()  # guards the lazy caches, not the engines
+        self._router: Any = None
+        self._policy: Any = None
+        self._audit: Any = None
+        self.health = Health()  # one circuit breaker per backbone, shared by every request
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Assistant":
@@ -87,6 +94,25 @@ class Assistant:
                     self.settings.model_copy(update={"tenant": tenant})
                 self._retrievers[tenant] = open_retriever(s)
             return self._retrievers[tenant]
+
+    def policy(self) -> Any:
+        """The hospital's safety policy (settings.safety.policy_file or the packaged default)."""
+        with self._lock:
+            if self._policy is None:
+                from medqa.safety.policy import load_policy
+
+                self._policy = load_policy(self.settings)
+            return self._policy
+
+    def audit(self) -> Any:
+        """The audit log every request is recorded in (MEDQA_HOME/audit.sqlite3)."""
+        with self._lock:
+            if self._audit is None:
+                from medqa.audit import AuditLog
+
+                self.settings.audit_db.parent.mkdir(parents=True, exist_ok=True)
+                self._audit = AuditLog(self.settings.audit_db)
+            return self._audit
 
     def close(self) -> None:
         """Release models and stores."""
@@ -125,14 +151,16 @@ class Assistant:
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
 
-        triaged = self._screen(q)
+        triaged = self._screen(q)  # red flags and policy, before any model runs
         yield triaged
-        if triaged.emergency:
-            timings["total_s"] = time.perf_counter() - t0
-            yield Answer(text=triaged.message or "", emergency=True, timings=timings,
-                         request_id=rid)
-            return
         lang = q.lang or triaged.lang
+        disclaimer = self.policy().disclaimer(q.mode, lang)
+        if triaged.emergency or triaged.message:  # escalation, or a policy refusal
+            timings["total_s"] = time.perf_counter() - t0
+            yield self._audited(q, triaged, Answer(
+                text=triaged.message or "", emergency=triaged.emergency, disclaimer=disclaimer,
+                timings=timings, request_id=rid))
+            return
 
         route = self._route(q)
         t = time.perf_counter()
@@ -141,7 +169,6 @@ class Assistant:
         yield Retrieved(tuple(passages), timings["retrieve_s"])
         yield Routed(route)
 
-        name = route.backbones[0]
         shown = context_block(passages, self.context_tokens, TOP_PASSAGES)
         messages = build_messages(q, shown, lang)
         params = GenParams(
@@ -149,6 +176,16 @@ class Assistant:
             timeout_s=self.settings.models.request_timeout_s,
             reasoning=route.reasoning,
         )
+        if len(route.backbones) > 1 and route.strategy != "single":
+            answer = self._ensemble(q, route, shown, messages, params)
+            timings.update(answer.timings)
+            timings["total_s"] = time.perf_counter() - t0
+            yield self._audited(q, triaged, replace(
+                answer, citations=citations_for(answer.text, shown), disclaimer=disclaimer,
+                timings=timings, request_id=rid))
+            return
+
+        name = route.backbones[0]
         text: list[str] = []
         error: str | None = None
         try:
@@ -172,37 +209,82 @@ class Assistant:
         except Exception as e:  # an engine bug must not take the front end down with it
             error = (f"{name} stopped answering ({type(e).__name__}: {e}). Try again; if it "
                      "keeps happening, run `medqa models verify` and check the server log.")
-        answer = "".join(text).strip()
+        answer_text = "".join(text).strip()
         timings["total_s"] = time.perf_counter() - t0
-        yield Answer(
-            text=answer,
-            citations=citations_for(answer, shown),
+        yield self._audited(q, triaged, Answer(
+            text=answer_text,
+            citations=citations_for(answer_text, shown),
             backbone=name,
             route=route,
+            disclaimer=disclaimer,
             partial=error is not None,
             error=error,
             timings=timings,
             request_id=rid,
-        )
+        ))
 
     # ---- stages (seams the safety and routing modules plug into) ----
     def _screen(self, q: Question) -> Triaged:
-        """Safety triage before any model sees the question."""
-        return Triaged(emergency=False, lang=q.lang or detect_lang(q.text))
+        """Safety triage and the hospital's policy, before any model sees the question."""
+        from medqa.safety.gate import screen
+
+        return screen(q, self.settings, self.policy())
 
     def _route(self, q: Question) -> Route:
-        """Which backbone answers, and whether to retrieve: the configured role binding."""
-        role = self.settings.models.default_role
-        name = self.settings.models.roles[role]
-        return Route(
-            backbones=(name,),
-            retrieve=True,
-            explanation=f"fixed role binding: role {role!r} -> {name} "
-                        f"on {self.settings.models.engine}",
-        )
+        """Which backbone answers, whether to retrieve, and how: the configured router."""
+        name = self.settings.routing.router
+        if name == "fixed":
+            role = self.settings.models.default_role
+            backbone = self.settings.models.roles[role]
+            return Route(
+                backbones=(backbone,),
+                retrieve=True,
+                explanation=f"fixed role binding: role {role!r} -> {backbone} "
+                            f"on {self.settings.models.engine}",
+            )
+        with self._lock:
+            if self._router is None:
+                from medqa.routing.registry import get_router
+
+                self._router = get_router(name, self.settings)
+        return self._router.route(q)
+
+    def _ensemble(self, q: Question, route: Route, shown: list[Passage],
+                  messages: list, params: GenParams) -> Answer:
+        """Cascade or vote over several backbones; says when they disagree."""
+        from medqa.routing.execute import execute
+
+        backends: dict[str, Backend] = {}
+        for name in route.backbones:
+            try:
+                backends[name] = self.backend(name)
+            except MedQAError:  # a backbone that cannot load drops out of the ensemble
+                continue
+        return execute(route, backends, q, passages=shown, messages=messages,
+                       params=params, health=self.health)
+
+    def _audited(self, q: Question, triaged: Triaged, answer: Answer) -> Answer:
+        """Record the request in the audit log (redacted there); a failed write is reported."""
+        try:
+            self.audit().record(
+                request_id=answer.request_id, user=q.user, tenant=q.tenant, question=q.text,
+                lang=q.lang or triaged.lang, mode=q.mode, triage=triaged, route=answer.route,
+                backbones=list(answer.route.backbones) if answer.route else
+                [answer.backbone] if answer.backbone else [],
+                citations=answer.citations, latency=answer.timings.get("total_s"),
+                answer=answer.text, error=answer.error, emergency=answer.emergency)
+        except Exception as e:  # the answer still reaches the user; the failure is not hidden
+            log.exception("audit log write failed for request %s", answer.request_id)
+            note = (f"The audit log could not be written ({type(e).__name__}: {e}); tell IT: "
+                    "check free disk space and `medqa audit verify`.")
+            return replace(answer, error=f"{answer.error} {note}" if answer.error else note)
+        return answer
 
     def _retrieve(self, q: Question) -> list[Passage]:
-        return self.retriever(q.tenant).search(q.text, self.settings.retrieval.k)  # type: ignore[attr-defined]
+        from medqa.safety.gate import filter_passages
+
+        found = self.retriever(q.tenant).search(q.text, self.settings.retrieval.k)  # type: ignore[attr-defined]
+        return list(filter_passages(found, self.policy()))  # documents are data, never instructions
 
     # ---- helpers ----
     def _check_text(self, text: str) -> str:

@@ -10,7 +10,7 @@ from medqa.config import Settings
 from medqa.errors import IndexMissing, MedQAError
 from medqa.history import History
 from medqa.jobs import DEFAULT_SUBSET, IngestJobs, Job
-from medqa.types import Answer, Event, Passage, Question, Triaged
+from medqa.types import Answer, Event, Passage, Question
 
 class Services:
     """One per server process; every front end goes through it, so they behave the same."""
@@ -23,7 +23,6 @@ class Services:
         self.jobs = IngestJobs(settings, on_done=self._job_done)
         self._assistant = assistant
         self._retriever: Any = None
-        self._audit: Any = None
         self._lock = threading.RLock()
 
     # ---- the parts, built on first use (models and stores are heavy) ----
@@ -56,13 +55,8 @@ class Services:
             return self._retriever
 
     def audit(self) -> Any:
-        """The audit log (feedback is stored with each answer's record)."""
-        with self._lock:
-            if self._audit is None:
-                from medqa.audit import AuditLog
-
-                self._audit = AuditLog(self.settings.audit_db)
-            return self._audit
+        """The Assistant's audit log (feedback is stored with each answer's record)."""
+        return self.assistant().audit()
 
     def _job_done(self, job: Job) -> None:
         # Runs in the ingest thread between jobs: open the retriever now, while no ingest
@@ -95,20 +89,11 @@ class Services:
         """The Assistant's events for `q`; the Answer is audited and saved in the user's history."""
         if self._retriever is None and self.jobs.busy():
             self.retriever()  # says "indexing N%" rather than wait while the first index is built
-        triage: Any = None
+        # The Assistant records every request in the audit log; here only the user's history.
         for ev in self.assistant().stream(q):
-            if isinstance(ev, Triaged):
-                triage = ev
-            if isinstance(ev, Answer):
-                self.audit().record(
-                    request_id=ev.request_id, user=q.user, tenant=q.tenant, question=q.text,
-                    lang=q.lang, mode=q.mode, triage=triage, route=ev.route,
-                    backbones=list(ev.route.backbones) if ev.route else [ev.backbone],
-                    citations=ev.citations, latency=ev.timings.get("total_s"), answer=ev.text,
-                    error=ev.error, emergency=ev.emergency)
-                if conversation is not None:
-                    self.history.add(q.user, conversation, q.text, ev.text, ev.request_id,
-                                     q.workflow, q.tenant)
+            if isinstance(ev, Answer) and conversation is not None:
+                self.history.add(q.user, conversation, q.text, ev.text, ev.request_id,
+                                 q.workflow, q.tenant)
             yield ev
 
     def ask(self, q: Question, conversation: str | None = None) -> Answer:

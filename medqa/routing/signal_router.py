@@ -143,12 +143,19 @@ class SignalRouter(Router):
 
     @classmethod
     def from_settings(cls, settings: Settings, rules_file: Path | str | None = None) -> "SignalRouter":
-        """The router for these settings' role bindings and rule overrides."""
-        return cls(
-            rules=tuple(load_rules(settings, rules_file)),
-            roles=dict(settings.models.roles),
-            default_role=settings.models.default_role,
-        )
+        """The router for these settings' role bindings and rule overrides.
+
+        A deployment may bind fewer roles than the rules name (one backbone on a small
+        machine): an unbound role is served by the default role's backbone.
+        """
+        rules = tuple(load_rules(settings, rules_file))
+        roles = dict(settings.models.roles)
+        if settings.models.default_role not in roles:
+            raise UnknownName("default role", settings.models.default_role, list(roles))
+        for r in rules:
+            for role in ([r.role] if r.role else []) + list(r.also):
+                roles.setdefault(role, roles[settings.models.default_role])
+        return cls(rules=rules, roles=roles, default_role=settings.models.default_role)
 
     def decide(self, q: Question) -> tuple[Rule, Signals]:
         """The first matching rule (the last rule is the fallback when none matches)."""
