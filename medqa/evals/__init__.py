@@ -1,0 +1,1 @@
+"""Batch evaluation on medical QA sets: datasets, answer parsing, metrics, runner, reports."""
