@@ -1,4 +1,4 @@
-"""The Python API example in docs/app.md runs as written (on the test index and SmolLM2)."""
+"""The Python API example in the README runs as written (on the test index and SmolLM2)."""
 from __future__ import annotations
 
 import json
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 pytestmark = pytest.mark.slow
-DOC = Path(__file__).resolve().parents[2] / "docs" / "app.md"
+DOC = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def test_python_api_example_runs(live: Any) -> None:
