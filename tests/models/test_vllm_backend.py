@@ -8,7 +8,8 @@ import threading
 import pytest
 
 from medqa.errors import BackendUnavailable, UnknownName
-from medqa.models.engines.vllm import ThinkSplitter, VLLMBackend
+from medqa.models.engines.chat_format import ThinkSplitter
+from medqa.models.engines.vllm import VLLMBackend, _split
 from medqa.models.registry import get_backend
 from medqa.models.vllm_server import servers_file
 from medqa.types import GenParams, Message
@@ -21,9 +22,9 @@ HI = [Message("user", "hi")]
 def _feed_all(chunks, starts_inside=False):
     sp, ans, rea = ThinkSplitter(starts_inside), [], []
     for c in chunks:
-        a, r = sp.feed(c)
+        a, r = _split(sp.feed(c))
         ans.append(a), rea.append(r)
-    a, r = sp.flush()
+    a, r = _split(sp.flush())
     return "".join(ans) + a, "".join(rea) + r
 
 

@@ -9,39 +9,16 @@ from typing import Any, Iterator
 from medqa.config import Settings
 from medqa.errors import BackendUnavailable
 from medqa.models.base import Backend
+from medqa.models.engines.chat_format import ThinkSplitter
 from medqa.models.manifest import backbone
 from medqa.models.registry import register_engine
 from medqa.types import Delta, GenParams, Message
 
 
-class ThinkSplitter:
-    """Splits streamed text into reasoning (inside <think>...</think>) and answer text."""
-
-    OPEN, CLOSE = "<think>", "</think>"
-
-    def __init__(self, starts_inside: bool = False) -> None:
-        self.inside, self.buf = starts_inside, ""
-
-    def feed(self, text: str) -> tuple[str, str]:
-        """(answer, reasoning) that can be emitted now; a tag cut across chunks waits."""
-        self.buf += text
-        answer, reasoning = [], []
-        while self.buf:
-            tag = self.CLOSE if self.inside else self.OPEN
-            i = self.buf.find(tag)
-            if i >= 0:
-                (reasoning if self.inside else answer).append(self.buf[:i])
-                self.buf, self.inside = self.buf[i + len(tag):], not self.inside
-                continue
-            keep = next((k for k in range(len(tag) - 1, 0, -1) if self.buf.endswith(tag[:k])), 0)
-            (reasoning if self.inside else answer).append(self.buf[:len(self.buf) - keep])
-            self.buf = self.buf[len(self.buf) - keep:]
-            break
-        return "".join(answer), "".join(reasoning)
-
-    def flush(self) -> tuple[str, str]:
-        rest, self.buf = self.buf, ""
-        return ("", rest) if self.inside else (rest, "")
+def _split(pieces: list[tuple[str, str]]) -> tuple[str, str]:
+    """(answer, reasoning) from ThinkSplitter's pieces."""
+    return ("".join(t for k, t in pieces if k == "text"),
+            "".join(t for k, t in pieces if k == "reasoning"))
 
 
 def _known_urls(name: str, settings: Settings) -> list[str]:
@@ -107,7 +84,7 @@ class VLLMBackend(Backend):
             kwargs["stop"] = list(params.stop)
         if params.seed is not None:
             kwargs["seed"] = params.seed
-        splitter = ThinkSplitter(starts_inside=False)
+        splitter = ThinkSplitter(in_think=False)
         partial: list[str] = []
         deadline = time.monotonic() + params.timeout_s
         try:
@@ -123,7 +100,7 @@ class VLLMBackend(Backend):
                 for choice in chunk.choices:
                     d = choice.delta
                     parsed = getattr(d, "reasoning_content", None) or getattr(d, "reasoning", None)
-                    text, reasoning = splitter.feed(d.content or "")
+                    text, reasoning = _split(splitter.feed(d.content or ""))
                     reasoning = (parsed or "") + reasoning
                     if text:
                         partial.append(text)
@@ -132,7 +109,7 @@ class VLLMBackend(Backend):
                                     finish_reason=choice.finish_reason)
         except (*self._errors(), TimeoutError) as e:
             raise self._unavailable(e, "".join(partial)) from e
-        text, reasoning = splitter.flush()
+        text, reasoning = _split(splitter.flush())
         if text or reasoning:
             yield Delta(text=text, reasoning=reasoning)
 
