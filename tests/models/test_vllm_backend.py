@@ -64,6 +64,19 @@ def test_server_not_up_fails_fast_with_the_start_command(free_port):
         b.score_options("Q?", [" A", " B"])
 
 
+def _read_request(conn: socket.socket) -> bytes:
+    """One whole HTTP request (headers, then Content-Length bytes of body)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += conn.recv(65536)
+    head, body = data.split(b"\r\n\r\n", 1)
+    length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                   if line.lower().startswith(b"content-length:")), 0)
+    while len(body) < length:
+        body += conn.recv(65536)
+    return head + body
+
+
 class _FaultyServer:
     """Answers one streamed chat with two SSE chunks, then breaks the connection or stalls."""
 
@@ -77,7 +90,7 @@ class _FaultyServer:
 
     def _serve(self) -> None:
         conn, _ = self.sock.accept()
-        conn.recv(65536)
+        _read_request(conn)  # all of it: unread bytes at close() would reset the connection
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
                      b"Transfer-Encoding: chunked\r\n\r\n")
         for text in ("Hello", " wor"):
