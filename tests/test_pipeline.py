@@ -79,16 +79,21 @@ def close_shared_engine() -> Iterator[None]:
     smol.cache_clear()
 
 
-@pytest.fixture(scope="module")
-def index_home(tmp_path_factory) -> Path:
+def make_index(tmp_path_factory, docs: dict[str, str]) -> Path:
+    """A MEDQA_HOME with `docs` (file name -> text) ingested into a real index."""
     from medqa.retrieval.ingest import ingest
 
     home = tmp_path_factory.mktemp("home")
-    docs = tmp_path_factory.mktemp("docs")
-    for name, text in DOCS.items():
-        (docs / name).write_text(text, encoding="utf-8")
-    ingest(docs, Settings(home=home))
+    folder = tmp_path_factory.mktemp("docs")
+    for name, text in docs.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    ingest(folder, Settings(home=home))
     return home
+
+
+@pytest.fixture(scope="module")
+def index_home(tmp_path_factory) -> Path:
+    return make_index(tmp_path_factory, DOCS)
 
 
 def assistant(home: Path, engine: str) -> Assistant:
