@@ -7,6 +7,7 @@ import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 
 from medqa.config import PROJECT_ROOT, Settings, load_settings
 from medqa.errors import DataChecksumError, DataMissing, UnknownName
@@ -42,11 +43,16 @@ def entry(name: str) -> DataEntry:
         raise UnknownName("dataset", name, list(entries())) from None
 
 
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
+def sha256_file(path: Path, on_read: Callable[[int, int], None] | None = None,
+                chunk: int = 8 << 20) -> str:
+    """Hex sha256 of a file; `on_read(bytes_done, bytes_total)` reports progress."""
+    h, done, total = hashlib.sha256(), 0, path.stat().st_size
     with open(path, "rb") as f:
         while block := f.read(chunk):
             h.update(block)
+            done += len(block)
+            if on_read:
+                on_read(done, total)
     return h.hexdigest()
 
 

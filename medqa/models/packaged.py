@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from medqa.config import Settings
+from medqa.data import sha256_file
 from medqa.errors import DataChecksumError, ModelNotFound
 from medqa.models.manifest import Backbone, backbone, packaged_names
 
@@ -69,17 +70,6 @@ def _write_stamp(path: Path, sha256: str) -> None:
     st = path.stat()
     stamp = {"sha256": sha256, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
     _stamp_path(path).write_text(json.dumps(stamp))
-
-
-def sha256_file(path: Path, progress: Progress = _noop, stage: str = "verify") -> str:
-    """Hex sha256 of a file, reporting bytes read."""
-    h, done, total = hashlib.sha256(), 0, path.stat().st_size
-    with path.open("rb") as f:
-        while chunk := f.read(_CHUNK):
-            h.update(chunk)
-            done += len(chunk)
-            progress(stage, done, total)
-    return h.hexdigest()
 
 
 def _installed(b: Backbone, settings: Settings) -> Path:
@@ -162,7 +152,7 @@ def pull(name: str | Backbone, settings: Settings, progress: Progress = _noop) -
     out = gguf_path(name, settings)
     if out.is_file() and _stamp_ok(out, pw.sha256):
         return out
-    if out.is_file() and sha256_file(out, progress, "check") == pw.sha256:
+    if out.is_file() and sha256_file(out, lambda d, t: progress("check", d, t)) == pw.sha256:
         _write_stamp(out, pw.sha256)
         return out
     _stamp_path(out).unlink(missing_ok=True)
@@ -186,7 +176,7 @@ def verify(name: str | Backbone, settings: Settings, progress: Progress = _noop)
     """Re-hash the installed weights of `name`; True when they match the manifest."""
     b = _packaged(name)
     out = _installed(b, settings)
-    ok = sha256_file(out, progress) == b.packaged.sha256  # type: ignore[union-attr]
+    ok = sha256_file(out, lambda d, t: progress("verify", d, t)) == b.packaged.sha256  # type: ignore[union-attr]
     if ok:
         _write_stamp(out, b.packaged.sha256)  # type: ignore[union-attr]
     else:

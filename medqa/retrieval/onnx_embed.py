@@ -20,6 +20,7 @@ from typing import Iterator
 
 import numpy as np
 
+from medqa.data import sha256_file
 from medqa.retrieval.embeddings import Embedder
 
 # Bump when the conversion changes: old cache files are then ignored, not loaded.
@@ -27,19 +28,11 @@ RECIPE = "minilm-eager-bertfuse-int8pc-u8-v1"
 MAX_TOKENS = 256  # the model's max_seq_length (sentence_bert_config.json)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def source_key(model_dir: Path) -> str:
     """A short key naming the source weights and the recipe (the cache file's name)."""
     import onnxruntime
 
-    weights = _sha256(model_dir / "model.safetensors")
+    weights = sha256_file(model_dir / "model.safetensors")
     return hashlib.sha256(f"{weights}:{RECIPE}:{onnxruntime.__version__}".encode()).hexdigest()[:16]
 
 
@@ -60,7 +53,7 @@ def _cache_ok(model: Path, meta: Path) -> bool:
         recorded = json.loads(meta.read_text())["sha256"]
     except (OSError, ValueError, KeyError, TypeError):
         return False
-    return model.is_file() and _sha256(model) == recorded
+    return model.is_file() and sha256_file(model) == recorded
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
@@ -122,7 +115,7 @@ def build_onnx(model_dir: Path, target: Path) -> None:
                          extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
         with open(q, "rb+") as f:
             os.fsync(f.fileno())
-        digest = _sha256(q)
+        digest = sha256_file(q)
         os.replace(q, target)
     _atomic_write_text(target.with_suffix(".json"),
                        json.dumps({"sha256": digest, "recipe": RECIPE, "source": str(model_dir)}))
