@@ -15,7 +15,7 @@ def _split(value: Optional[str]) -> tuple[str, ...] | None:
 
 def qa(
     suite: Optional[Path] = typer.Option(None, help="A suite YAML (evals/*.yaml); flags override its keys."),
-    set_: Optional[str] = typer.Option(None, "--set", help="mirage | mirage_subset_1000 | cmmlu_medical"),
+    set_: Optional[str] = typer.Option(None, "--set", help="mirage | mirage_subset_1000 | mirage_train (mirage minus the subset, seeded order) | cmmlu_medical"),
     task: Optional[list[str]] = typer.Option(None, help="Only these tasks (repeatable): mmlu, medqa, medmcqa, pubmedqa."),
     limit: Optional[int] = typer.Option(None, help="First N questions of each task (of each subject for CMMLU)."),
     backbones: Optional[str] = typer.Option(None, help="Comma-separated backbone names."),

@@ -73,6 +73,24 @@ def _load_subset(path: Path) -> tuple[EvalItem, ...]:
     return tuple(out)
 
 
+TRAIN_SEED = 20261123
+
+
+@lru_cache(maxsize=4)
+def _load_mirage_train(mirage_path: Path, subset_path: Path) -> tuple[EvalItem, ...]:
+    """MIRAGE without the questions of mirage_subset_1000, each task in a seeded shuffled
+    order, so `--limit N` is a fixed random sample of N per task (the router's training set)."""
+    import random
+
+    held_out = {it.id for it in _load_subset(subset_path)}
+    out: list[EvalItem] = []
+    for task in MIRAGE_TASKS:
+        items = [it for it in _load_mirage(mirage_path) if it.task == task and it.id not in held_out]
+        random.Random(f"{TRAIN_SEED}-{task}").shuffle(items)
+        out.extend(EvalItem(**{**it.__dict__, "dataset": "mirage_train"}) for it in items)
+    return tuple(out)
+
+
 @lru_cache(maxsize=4)
 def _load_cmmlu(path: Path) -> tuple[EvalItem, ...]:
     out: list[EvalItem] = []
@@ -97,10 +115,11 @@ def _load_cmmlu(path: Path) -> tuple[EvalItem, ...]:
     return tuple(out)
 
 
-_LOADERS: dict[str, tuple[str, Callable[[Path], tuple[EvalItem, ...]]]] = {
-    "mirage": ("mirage", _load_mirage),
-    "mirage_subset_1000": ("mirage_subset_1000", _load_subset),
-    "cmmlu_medical": ("cmmlu_medical", _load_cmmlu),
+_LOADERS: dict[str, tuple[tuple[str, ...], Callable[..., tuple[EvalItem, ...]]]] = {
+    "mirage": (("mirage",), _load_mirage),
+    "mirage_subset_1000": (("mirage_subset_1000",), _load_subset),
+    "mirage_train": (("mirage", "mirage_subset_1000"), _load_mirage_train),
+    "cmmlu_medical": (("cmmlu_medical",), _load_cmmlu),
 }
 
 
@@ -120,8 +139,9 @@ def load_items(
     """
     if name not in _LOADERS:
         raise UnknownName("evaluation set", name, dataset_names())
-    manifest_name, loader = _LOADERS[name]
-    items = loader(resolve(manifest_name, settings or load_settings()))
+    manifest_names, loader = _LOADERS[name]
+    settings = settings or load_settings()
+    items = loader(*(resolve(m, settings) for m in manifest_names))
     present = sorted({it.task for it in items})
     if tasks:
         for t in tasks:

@@ -22,7 +22,7 @@ class ResultRow(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     id: str  # "<task>/<question id>", unique within a dataset
-    dataset: str  # mirage | mirage_subset_1000 | cmmlu_medical
+    dataset: str  # mirage | mirage_subset_1000 | mirage_train | cmmlu_medical
     task: str  # mmlu | medqa | medmcqa | pubmedqa | cmmlu
     subject: str | None = None  # MMLU / CMMLU subject, when the set has one
     backbone: str  # the model that answered (under a router: the one it picked)

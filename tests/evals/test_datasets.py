@@ -50,3 +50,16 @@ def test_unknown_names_list_the_valid_ones():
         load_items("mirage_subset")
     with pytest.raises(UnknownName, match="pubmedqa"):
         load_items("mirage", tasks=["bioasq"])
+
+
+def test_mirage_train_is_mirage_minus_the_subset_in_a_fixed_shuffled_order():
+    train = load_items("mirage_train")
+    subset_ids = {it.id for it in load_items("mirage_subset_1000")}
+    mirage = {it.id: it for it in load_items("mirage")}
+    assert len(train) == len(mirage) - len(subset_ids)
+    assert not subset_ids & {it.id for it in train}
+    assert all(it.answer == mirage[it.id].answer and it.dataset == "mirage_train" for it in train)
+    sample = [it.id for it in load_items("mirage_train", limit=5)]
+    assert sample == [it.id for it in load_items("mirage_train", limit=5)]  # seeded, not random per call
+    per_task = [i for i in sample if i.startswith("medqa/")]
+    assert len(per_task) == 5 and per_task != sorted(per_task)  # a sample, not the first ids

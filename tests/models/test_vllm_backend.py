@@ -127,3 +127,56 @@ def test_several_urls_become_replicas_of_one_backbone(settings):
     assert isinstance(b, ReplicaSet)
     with pytest.raises(BackendUnavailable):  # neither is up: a clean error, not a hang
         list(b.chat(HI, GenParams(timeout_s=5)))
+
+
+class _RecordingServer:
+    """Answers one streamed chat completely and keeps the request body it received."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(1)
+        self.port = self.sock.getsockname()[1]
+        self.body = b""
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        conn, _ = self.sock.accept()
+        request = _read_request(conn)  # headers then the JSON body
+        self.body = request[request.index(b"{"):]
+        event = {"id": "x", "object": "chat.completion.chunk", "created": 0, "model": NAME,
+                 "choices": [{"index": 0, "delta": {"content": "ok"}, "finish_reason": "stop"}]}
+        payload = f"data: {json.dumps(event)}\n\ndata: [DONE]\n\n".encode()
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                     + f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n".encode() + payload)
+        conn.close()
+        self.sock.close()
+
+
+def test_only_servers_on_other_machines_count_as_remote():
+    from medqa.models.engines.vllm import is_remote
+
+    for url in ("http://127.0.0.1:8000/v1", "http://localhost:8000/v1", "http://[::1]:8000/v1",
+                "http://127.0.1.1/v1"):
+        assert not is_remote(url), url
+    for url in ("http://10.0.0.5:8000/v1", "http://gpu-01.hospital.local:8000/v1",
+                "https://[2001:db8::1]/v1"):
+        assert is_remote(url), url
+
+
+def test_remote_servers_get_redacted_prompts_and_local_ones_do_not(settings):
+    note = "Patient John Smith, MRN 00482913, phone 415-555-0187: what dose of metformin?"
+    remote = settings.model_copy(update={"models": settings.models.model_copy(
+        update={"vllm_urls": {NAME: ["http://10.0.0.5:8000/v1"]}})})
+    assert get_backend(NAME, remote, engine="vllm").redact_prompts
+    off = remote.model_copy(update={"safety": remote.safety.model_copy(update={"redact_remote_prompts": False})})
+    assert not get_backend(NAME, off, engine="vllm").redact_prompts
+
+    for redact in (True, False):  # the same real HTTP exchange, with and without redaction
+        server = _RecordingServer()
+        b = VLLMBackend(NAME, f"http://127.0.0.1:{server.port}/v1", redact_prompts=redact)
+        assert "".join(d.text for d in b.chat([Message("user", note)], GenParams(timeout_s=10))) == "ok"
+        sent = json.loads(server.body)["messages"][0]["content"]
+        leaked = [v for v in ("John Smith", "00482913", "415-555-0187") if v in sent]
+        assert "metformin" in sent
+        assert leaked == ([] if redact else ["John Smith", "00482913", "415-555-0187"])

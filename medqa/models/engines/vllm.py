@@ -33,14 +33,42 @@ def _known_urls(name: str, settings: Settings) -> list[str]:
         return []
 
 
-class VLLMBackend(Backend):
-    """One backbone served by one vLLM server at `base_url` (".../v1")."""
+def is_remote(base_url: str) -> bool:
+    """True when `base_url` is on another machine: anything but a loopback host.
 
-    def __init__(self, name: str, base_url: str, timeout_s: float = 120.0) -> None:
+    A server on the hospital's LAN is remote too: the prompt leaves this machine."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(base_url).hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name other than localhost: assume it is elsewhere
+        return True
+
+
+class VLLMBackend(Backend):
+    """One backbone served by one vLLM server at `base_url` (".../v1").
+
+    With `redact_prompts`, every prompt goes through PHI redaction before it is sent
+    (safety.redact_remote_prompts turns this on for servers on other machines)."""
+
+    def __init__(self, name: str, base_url: str, timeout_s: float = 120.0,
+                 redact_prompts: bool = False) -> None:
         b = backbone(name)
         self.name, self.family, self._b = name, b.family, b
         self.base_url, self.timeout_s = base_url.rstrip("/"), timeout_s
+        self.redact_prompts = redact_prompts
         self._client: Any = None
+
+    def _outgoing(self, text: str) -> str:
+        if not self.redact_prompts:
+            return text
+        from medqa.safety.phi import redact
+
+        return redact(text).text
 
     def _client_for(self, timeout_s: float) -> Any:
         import httpx
@@ -77,7 +105,8 @@ class VLLMBackend(Backend):
         if self._b.reasoning == "qwen3_switch":
             extra["chat_template_kwargs"] = {"enable_thinking": params.reasoning}
         kwargs: dict[str, Any] = dict(
-            model=self.name, messages=[{"role": m.role, "content": m.content} for m in messages],
+            model=self.name,
+            messages=[{"role": m.role, "content": self._outgoing(m.content)} for m in messages],
             max_tokens=params.max_tokens, temperature=params.temperature, top_p=params.top_p,
             stream=True, stream_options={"include_usage": True}, extra_body=extra)
         if params.stop:
@@ -119,7 +148,7 @@ class VLLMBackend(Backend):
             return []
         try:
             resp = self._client_for(self.timeout_s).completions.create(
-                model=self.name, prompt=[prompt + o for o in options], max_tokens=0,
+                model=self.name, prompt=[self._outgoing(prompt) + o for o in options], max_tokens=0,
                 temperature=0.0, echo=True, logprobs=1)  # echo + max_tokens=0: prompt only
         except self._errors() as e:
             raise self._unavailable(e) from e
@@ -153,7 +182,9 @@ def _factory(name: str, settings: Settings) -> Backend:
             f"Start one with `{serve_command(name)}`, or set MEDQA_MODELS__VLLM_URLS "
             f"(e.g. '{{\"{name}\": [\"http://host:8100/v1\"]}}').",
         )
-    backends = [VLLMBackend(name, u, timeout_s=settings.models.request_timeout_s) for u in urls]
+    redact = settings.safety.redact_remote_prompts
+    backends = [VLLMBackend(name, u, timeout_s=settings.models.request_timeout_s,
+                            redact_prompts=redact and is_remote(u)) for u in urls]
     if len(backends) == 1:
         return backends[0]
     from medqa.models.replicas import ReplicaSet  # several servers: balance across them
