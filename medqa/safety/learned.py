@@ -1,9 +1,11 @@
-"""Learned triage backstop: logistic regression over MiniLM sentence embeddings, trained on the dev split.
+"""Learned triage backstop: logistic regression over character n-grams and MiniLM sentence embeddings.
 
 The rules miss phrasings nobody wrote down ("she's going a dusky colour"); measured on sets
 written after the rules, they caught under two thirds of emergencies. This head catches what
-is *like* the labelled emergencies. Its weights are a packaged JSON file (384 floats), rebuilt
-with `medqa safety triage-train`; it never sees the held-out or blind splits.
+is *like* the labelled emergencies. The sentence embedding carries meaning; character n-grams
+(TF-IDF, 1-4 characters within words) carry the small words an English-only MiniLM blurs:
+"stopped", "a bit", "已经止血了", "没有". Its weights are a packaged JSON file, rebuilt with
+`medqa safety triage-train`; it only ever sees the dev split.
 """
 from __future__ import annotations
 
@@ -12,29 +14,61 @@ import json
 import logging
 import math
 import threading
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
 HEAD_FILE = Path(__file__).with_name("triage_head.json")
 TARGET_RECALL = 0.98  # the threshold is the highest whose out-of-fold dev recall reaches this
+NGRAMS = (1, 4)  # character n-gram lengths, taken inside whitespace-separated words
+MIN_DF = 2  # an n-gram seen in one training message only is noise
+NGRAM_WEIGHT = 2.0  # the n-gram block's scale next to the unit-length embedding
+C = 16.0  # inverse regularisation; chosen by grouped cross-validation on dev (evals/triage/README.md)
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _cache: dict[str, float] = {}
 
 
+def char_ngrams(text: str, lo: int = NGRAMS[0], hi: int = NGRAMS[1]) -> list[str]:
+    """Character n-grams inside each space-padded word of the normalised text (sklearn's char_wb)."""
+    from medqa.safety.redflags import normalise
+
+    out = []
+    for word in normalise(text).split():
+        w = f" {word} "
+        for n in range(lo, hi + 1):
+            if len(w) < n:
+                break
+            out.extend(w[i:i + n] for i in range(len(w) - n + 1))
+    return out
+
+
 @dataclass(frozen=True)
 class Head:
-    """A linear classifier on unit-length sentence embeddings."""
+    """A linear classifier on [n-gram TF-IDF (l2-normalised, scaled), unit-length sentence embedding]."""
 
     embedder: str
-    coef: tuple[float, ...]
+    coef: tuple[float, ...]  # one per embedding dimension
     intercept: float
     threshold: float
+    ngrams: dict[str, tuple[float, float]] = field(default_factory=dict)  # n-gram -> (idf, coef)
+    ngram_weight: float = NGRAM_WEIGHT
 
-    def prob(self, vec: Sequence[float]) -> float:
-        """Probability that the embedded message is an emergency."""
-        z = self.intercept + sum(c * v for c, v in zip(self.coef, vec))
+    def ngram_score(self, text: str) -> float:
+        """The n-gram block's contribution: sublinear tf x idf, l2-normalised, times its coefficients."""
+        if not self.ngrams:
+            return 0.0
+        counts = Counter(g for g in char_ngrams(text) if g in self.ngrams)
+        vals = {g: (1.0 + math.log(c)) * self.ngrams[g][0] for g, c in counts.items()}
+        norm = math.sqrt(sum(v * v for v in vals.values()))
+        if not norm:
+            return 0.0
+        return self.ngram_weight * sum(v * self.ngrams[g][1] for g, v in vals.items()) / norm
+
+    def prob(self, vec: Sequence[float], text: str = "") -> float:
+        """Probability that the message (its embedding and its text) is an emergency."""
+        z = self.intercept + sum(c * v for c, v in zip(self.coef, vec)) + self.ngram_score(text)
         return 1.0 / (1.0 + math.exp(-z))
 
 
@@ -47,7 +81,9 @@ def load_head(path: Path = HEAD_FILE) -> Head | None:
     if not path.is_file():
         return None
     d = json.loads(path.read_text(encoding="utf-8"))
-    return Head(d["embedder"], tuple(d["coef"]), float(d["intercept"]), float(d["threshold"]))
+    ngrams = {g: (float(v[0]), float(v[1])) for g, v in d.get("ngrams", {}).items()}
+    return Head(d["embedder"], tuple(d["coef"]), float(d["intercept"]), float(d["threshold"]),
+                ngrams, float(d.get("ngram_weight", NGRAM_WEIGHT)))
 
 
 def _embed(texts: list[str], embedder: str) -> list[list[float]]:
@@ -72,7 +108,7 @@ def scores(texts: list[str]) -> list[float] | None:
         if todo:
             try:
                 for t, v in zip(todo, _embed(todo, _head.embedder)):
-                    _cache[t] = _head.prob(v)
+                    _cache[t] = _head.prob(v, t)
             except Exception as e:  # a missing embedding model must not stop triage: rules still run
                 _unavailable = True
                 log.warning("triage: learned backstop unavailable (%s); rules only", e)
@@ -85,36 +121,99 @@ def threshold() -> float | None:
     return _head.threshold if _head else None
 
 
+def _features(texts: list[str], emb, vectorizer=None):  # noqa: ANN001, ANN202 - sklearn/scipy types
+    """[scaled n-gram TF-IDF | embedding] as one sparse matrix; fits the vectorizer when none is given."""
+    from scipy.sparse import csr_matrix, hstack
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    if vectorizer is None:
+        vectorizer = TfidfVectorizer(analyzer=char_ngrams, sublinear_tf=True, min_df=MIN_DF)
+        tf = vectorizer.fit_transform(texts)
+    else:
+        tf = vectorizer.transform(texts)
+    return hstack([tf * NGRAM_WEIGHT, csr_matrix(emb)]).tocsr(), vectorizer
+
+
+def _fit(texts: list[str], emb, y):  # noqa: ANN001, ANN202
+    from sklearn.linear_model import LogisticRegression
+
+    X, vec = _features(texts, emb)
+    return LogisticRegression(C=C, max_iter=5000, class_weight="balanced").fit(X, y), vec
+
+
+def out_of_fold(rows: list[dict], emb, folds: int = 5, repeats: int = 3, seed: int = 0):  # noqa: ANN001, ANN201
+    """Each row's emergency probability from heads that never saw it, averaged over repeated k-fold splits."""
+    import numpy as np
+    from sklearn.model_selection import StratifiedKFold
+
+    texts = [r["text"] for r in rows]
+    y = np.asarray([r["label"] for r in rows])
+    oof = np.zeros(len(rows))
+    for rep in range(repeats):
+        for tr, te in StratifiedKFold(folds, shuffle=True, random_state=seed + rep).split(emb, y):
+            clf, vec = _fit([texts[i] for i in tr], emb[tr], y[tr])
+            oof[te] += clf.predict_proba(_features([texts[i] for i in te], emb[te], vec)[0])[:, 1] / repeats
+    return oof
+
+
+def pick_threshold(oof, y, target: float = TARGET_RECALL) -> float:  # noqa: ANN001
+    """The highest threshold (0.01 steps) whose recall on the positives of y reaches target."""
+    import numpy as np
+
+    pos = np.asarray(oof)[np.asarray(y) == 1]
+    for k in range(95, 4, -1):  # integer hundredths: the stored threshold is exactly the one tested
+        if (pos >= k / 100).mean() >= target:
+            return k / 100
+    return 0.05
+
+
+def export(clf, vec) -> dict:  # noqa: ANN001 - a fitted LogisticRegression and TfidfVectorizer
+    """The fitted weights in the packaged format: embedding coefficients, intercept, n-gram (idf, coef)."""
+    n = len(vec.vocabulary_)
+    coef = clf.coef_[0]
+    return {"coef": [round(float(c), 6) for c in coef[n:]], "intercept": float(clf.intercept_[0]),
+            "ngram_weight": NGRAM_WEIGHT,
+            "ngrams": {g: [round(float(vec.idf_[j]), 6), round(float(coef[j]), 6)]
+                       for g, j in sorted(vec.vocabulary_.items())}}
+
+
 def train(rows: list[dict], embedder: str = "minilm-st", folds: int = 5, seed: int = 0) -> dict:
     """Fit the head on rows (text, label) and pick its threshold by out-of-fold recall."""
     import numpy as np
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold
 
-    X = np.asarray(_embed([r["text"] for r in rows], embedder))
+    from medqa.safety.triage import general_question, rules_only
+
+    emb = np.asarray(_embed([r["text"] for r in rows], embedder))
     y = np.asarray([r["label"] for r in rows])
-    oof = np.zeros(len(rows))
-    for tr, te in StratifiedKFold(folds, shuffle=True, random_state=seed).split(X, y):
-        clf = LogisticRegression(C=4.0, max_iter=5000, class_weight="balanced").fit(X[tr], y[tr])
-        oof[te] = clf.predict_proba(X[te])[:, 1]
+    oof = out_of_fold(rows, emb, folds, seed=seed)
     # The rules were written on this split, so rules OR head would look perfect here at any
-    # threshold. Pick the threshold on the head alone: the highest with out-of-fold recall >= target.
-    best = 0.05
-    for th in np.arange(0.95, 0.04, -0.01):
-        if (oof[y == 1] >= th).mean() >= TARGET_RECALL:
-            best = float(th)
-            break
-    clf = LogisticRegression(C=4.0, max_iter=5000, class_weight="balanced").fit(X, y)
+    # threshold. Pick the threshold on the head alone, over the messages it is asked about
+    # (a general question never reaches it): the highest with out-of-fold recall >= target.
+    asked = np.asarray([not general_question(r["text"], r["lang"]) for r in rows])
+    best = pick_threshold(oof[asked], y[asked])
+    # What dev says about the whole triage with a head that never saw the message.
+    rule = np.asarray([rules_only(r["text"], r["lang"]).emergency for r in rows])
+    flagged = rule | (asked & (oof >= best))
+    tp, fp = int((flagged & (y == 1)).sum()), int((flagged & (y == 0)).sum())
+    missed_by_rules = (y == 1) & ~rule
+    clf, vec = _fit([r["text"] for r in rows], emb, y)
     digest = hashlib.sha256("\n".join(r["text"] for r in rows).encode()).hexdigest()
-    return {"embedder": embedder, "coef": [round(float(c), 6) for c in clf.coef_[0]],
-            "intercept": float(clf.intercept_[0]), "threshold": round(best, 2),
-            "trained_on": {"rows": len(rows), "sha256": digest}, "oof_threshold_target_recall": TARGET_RECALL}
+    return {"embedder": embedder, "threshold": best, **export(clf, vec),
+            "trained_on": {"rows": len(rows), "sha256": digest}, "oof_threshold_target_recall": TARGET_RECALL,
+            "dev_out_of_fold": {"precision": round(tp / max(tp + fp, 1), 3), "recall": round(tp / max(int(y.sum()), 1), 3),
+                                "false_positives": fp,
+                                "head_recall_on_rule_misses": f"{int((flagged & missed_by_rules).sum())}/{int(missed_by_rules.sum())}"}}
 
 
 def save(head: dict, path: Path = HEAD_FILE) -> None:
     """Write the head where the package finds it, and forget any loaded one."""
     global _head, _unavailable
-    path.write_text(json.dumps(head, indent=1) + "\n", encoding="utf-8")
+    # One line per key and per n-gram: a retrained head reads as a diff of weights, not one huge line.
+    lines = [f" {json.dumps(k)}: {json.dumps(v, ensure_ascii=False)}" for k, v in head.items() if k != "ngrams"]
+    if "ngrams" in head:
+        grams = [f"  {json.dumps(g, ensure_ascii=False)}: {json.dumps(v)}" for g, v in head["ngrams"].items()]
+        lines.append(' "ngrams": {\n' + ",\n".join(grams) + "\n }")
+    path.write_text("{\n" + ",\n".join(lines) + "\n}\n", encoding="utf-8")
     with _lock:
         _head, _unavailable = None, False
         _cache.clear()

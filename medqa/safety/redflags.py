@@ -45,7 +45,7 @@ HIST_ZH = _c(
 HYPO_EN = _c(
     r"\b(?:what (?:are|is|does|causes)|how (?:do|does|is|are|should|to|can)|signs? (?:of|that)|symptoms of"
     r"|warning signs|if (?:someone|a person|you|he|she|a patient|my|they)|difference between"
-    r"|is it (?:normal|safe|dangerous)|dangerous\?|can (?:people|patients|someone))\b"
+    r"|is it (?:normal|safe|dangerous)|dangerous\?|always (?:serious|dangerous)|can (?:people|patients|someone))\b"
 )
 HYPO_ZH = _c(r"如果|万一|假如|有哪些|是什么|什么是|如何|怎么识别|先兆|时应该|时旁人|剂量是多少|的区别|会遗传")
 
@@ -138,7 +138,7 @@ EN_RULES: dict[str, str] = {
 }
 ZH_RULES: dict[str, str] = {
     "self_harm": (
-        r"自杀(?!风险|倾向|率)|不想活|想死|去死|结束(?:自己的)?生命|割腕|跳楼|跳河|伤害自己|自残|轻生|一了百了"
+        r"自杀(?!风险|倾向|率)|不想活|想死|去死|结束(?:自己的)?生命|割腕|跳楼|跳河|(?<!不会)(?<!不会再)伤害自己|自残|轻生|一了百了"
         r"|活不下去|(?:从|往)楼上跳|跳下去|上吊|割脉|寻死|自尽|不如死了|遗书|撑不下去|一死了之|死了算了|活着没(?:意思|意义)|想消失"
     ),
     "overdose": (
@@ -266,18 +266,6 @@ GENERIC = {
     ),
 }
 CHEMO = _c(r"chemo|化疗|neutropeni|粒细胞缺乏")
-
-# The learned backstop only speaks when a message mentions a body, a symptom or a harmful act:
-# "What dose should I give Mr Wang?" describes no one in trouble, however it embeds.
-HEAD_GATE = _c(
-    GENERIC["en"][0].pattern + r"|die|dead|dying|end it|kill|life|living|pills?|tablets?|swallow|drank|took|overdos"
-    r"|suicid|cut|stab|fell|fall|hit|crash|accident|poison|sting|stung|bite|bitten|allerg|baby|pregnan|waters|labou?r"
-    r"|head|heart|lungs?|throat|face|lips|arm|leg|eyes?|skin|stomach|belly|abdom|neck|back|urine|stool|rash|sick|ill\b"
-    r"|side|droop|speech|speak|talk|words|understand|vision|see|walk|balance|memory"
-    r"|不想活|死|自杀|药|吃了|喝了|吞|血|痛|疼|喘|呼吸|晕|抽|烧|热|吐|肿|麻|摔|撞|伤|怀孕|孕|宝宝|婴儿|胸|头|心|脸|嘴|手|脚|腿|皮|疹|汗"
-    r"|看|视|走路|倒|说话|言语|话|站|身"
-)
-
 
 # ---- a general question describes no one: the backstop (which only adds hits) stays quiet ----
 # Labelling rules: label 1 needs a person who has the red flag now; "What causes bleeding gums in

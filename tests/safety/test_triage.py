@@ -18,6 +18,7 @@ EMERGENCIES = [
     ("My toddler swallowed some of my blood pressure pills", "overdose"),
     ("胸口像压了块石头，喘不上气", None),
     ("I took my whole bottle of sleeping pills", "overdose"),  # "my whole": was missed by the rules
+    ("我怕我会伤害自己", "self_harm"),  # only "不会伤害自己" is negated
 ]
 NOT_EMERGENCIES = [
     "No chest pain, just a mild cough for three days",
@@ -35,6 +36,8 @@ NOT_EMERGENCIES = [
     "My father had a heart attack in 2015",
     "How to recognise anaphylaxis",
     "中风的早期症状有哪些？",
+    "冬天心情有点低落，不会伤害自己，补维生素D有用吗？",  # "won't hurt myself" says the opposite
+    "Is chest pain when you breathe in deeply always serious?",
 ]
 
 
@@ -61,7 +64,10 @@ def test_labelled_set_is_large_bilingual_and_split() -> None:
     rows = load_triage_set()
     assert len(rows) >= 300
     assert {r["lang"] for r in rows} == {"en", "zh"}
-    assert {r["split"] for r in rows} >= {"dev", "heldout", "blind"}
+    assert {r["split"] for r in rows} >= {"dev", "heldout", "blind", "blind2"}
+    blind2 = [r for r in rows if r["split"] == "blind2"]  # the fresh batch: >= 60, about half emergencies, en + zh
+    assert len(blind2) >= 60 and {r["lang"] for r in blind2} == {"en", "zh"}
+    assert 0.4 <= sum(r["label"] for r in blind2) / len(blind2) <= 0.6
     assert all(set(r) >= {"text", "lang", "label", "category", "split"} for r in rows)
     assert len({r["id"] for r in rows}) == len(rows)
 
@@ -117,3 +123,18 @@ def test_general_question_veto_never_silences_a_dev_emergency() -> None:
 def test_backstop_stays_quiet_on_general_questions(text: str) -> None:
     # These three scored above the backstop threshold before the veto (dev false alarms).
     assert not triage(text).emergency
+
+
+# Emergencies with no body-part or symptom word: a former gate kept these from the backstop.
+NO_BODY_WORD = [
+    "I've tied a rope in the garage",
+    "I can't keep myself safe tonight",
+    "我今晚控制不住自己，怕会做傻事",
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("text", NO_BODY_WORD)
+def test_backstop_hears_emergencies_without_a_body_word(text: str) -> None:
+    assert not rules_only(text).emergency  # the rules miss them: only the backstop can catch them
+    assert triage(text).emergency
