@@ -74,13 +74,15 @@ def test_labelled_set_is_large_bilingual_and_split() -> None:
 
 @pytest.mark.slow
 def test_metrics_on_unseen_splits_meet_recall_target() -> None:
-    # Rules + learned backstop (MiniLM). Recall is the safety-critical number.
-    report = triage_eval(splits=("heldout", "blind"))  # dev was written with the rules; these were not
-    for split in ("heldout", "blind"):
+    # Rules + learned backstop (n-grams + MiniLM). Recall is the safety-critical number.
+    report = triage_eval(splits=("heldout", "blind", "blind2"))  # dev was written with the rules; these were not
+    for split in ("heldout", "blind", "blind2"):
         assert report.scores[split].recall >= 0.98, (split, report.scores[split])
-    # Precision floor as measured (0.75-0.85 on unseen splits; the 0.90 target is not met yet).
-    assert report.scores["heldout"].precision >= 0.80
-    assert report.scores["blind"].precision >= 0.70
+    # Precision floors just under what was measured (evals/triage/README.md): held-out 0.98, blind 0.92
+    # meet the 0.90 target; the fresh blind2 batch measured 0.83 (Chinese 0.74) and does not yet.
+    assert report.scores["heldout"].precision >= 0.95
+    assert report.scores["blind"].precision >= 0.90
+    assert report.scores["blind2"].precision >= 0.80
 
 
 # A general question names nobody who has the red flag, so the learned backstop may not overrule it.
