@@ -1,8 +1,9 @@
 """BM25 (bm25s) over the manifest's chunks, persisted beside Chroma and swapped in atomically.
 
-Layout under index_dir: `bm25-<generation>/` holds the bm25s files and the row -> chunk id
-list; `bm25.json` points at the current one and is replaced with os.replace, so a reader
-never sees a half-written index and a killed rebuild leaves the old one in place.
+Layout under index_dir: `bm25-<generation>/` holds the bm25s files, the row -> chunk id
+list and the chunks' dense vectors in the same row order (medqa.retrieval.dense);
+`bm25.json` points at the current one and is replaced with os.replace, so a reader never
+sees a half-written index and a killed rebuild leaves the old one in place.
 """
 from __future__ import annotations
 
@@ -45,12 +46,19 @@ def index_text(title: str, heading: str | None, text: str) -> str:
     return "\n".join(p for p in (title, heading, text) if p)
 
 
-def build(index_dir: Path, manifest: Manifest) -> int:
-    """Rebuild BM25 from the committed chunks; returns the number of rows."""
+def build(index_dir: Path, manifest: Manifest, store: Any = None,
+          written: set[str] | frozenset[str] = frozenset()) -> int:
+    """Rebuild BM25 (and, given the store, the dense vectors) from the committed chunks.
+
+    A chunk's vector is the store's (Chroma may re-normalise what it is given): taken from
+    the current generation when that has it (it was read from the store before) unless the
+    chunk is in `written` (just stored again), else read from the store. Returns the rows.
+    """
     import bm25s
 
     generation = manifest.generation()
     rows = list(manifest.iter_chunks())
+    ids = [r[0] for r in rows]
     target = index_dir / f"bm25-{generation}"
     tmp = index_dir / f".bm25-{generation}.tmp{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -60,7 +68,19 @@ def build(index_dir: Path, manifest: Manifest) -> int:
         model = bm25s.BM25()
         model.index(corpus, show_progress=False)
         model.save(str(tmp), show_progress=False)
-    (tmp / "ids.json").write_text(json.dumps([r[0] for r in rows]))
+    (tmp / "ids.json").write_text(json.dumps(ids))
+    if store is not None:
+        from medqa.retrieval import dense
+
+        old = _current_vectors(index_dir, store.embedder.name)
+        if old is not None and written:
+            keep = [i for i, cid in enumerate(old[0]) if cid not in written]
+            old = ([old[0][i] for i in keep], old[1][keep])
+        matrix = dense.gather(ids, store.embedder.name, store.vectors,
+                              *([old] if old is not None else []))
+        if not ids:
+            matrix = np.zeros((0, store.embedder.dim), dtype=np.float32)
+        dense.save(tmp, matrix, store.embedder.name)
     shutil.rmtree(target, ignore_errors=True)
     os.replace(tmp, target)
     _write_pointer(index_dir, {"dir": target.name, "generation": generation, "rows": len(rows)})
@@ -69,6 +89,24 @@ def build(index_dir: Path, manifest: Manifest) -> int:
         if old.name != target.name:
             shutil.rmtree(old, ignore_errors=True)
     return len(rows)
+
+
+def _current_vectors(index_dir: Path, embedder: str) -> tuple[list[str], np.ndarray] | None:
+    """The current generation's (ids, vectors), if it has vectors of this embedder."""
+    from medqa.retrieval import dense
+
+    info = pointer(index_dir)
+    if info is None:
+        return None
+    folder = index_dir / info["dir"]
+    loaded = dense.load(folder)
+    try:
+        ids = json.loads((folder / "ids.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if loaded is None or loaded[1].get("embedder") != embedder or len(loaded[0]) != len(ids):
+        return None
+    return ids, loaded[0]
 
 
 def _write_pointer(index_dir: Path, info: dict) -> None:
@@ -102,6 +140,7 @@ class BM25Index:
         if info is None:
             raise FileNotFoundError(index_dir / POINTER)
         folder = index_dir / info["dir"]
+        self.folder = folder
         self.ids: list[str] = json.loads((folder / "ids.json").read_text())
         self.generation = int(info["generation"])
         self.model: Any = (bm25s.BM25.load(str(folder), mmap=False, show_progress=False)

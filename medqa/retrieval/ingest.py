@@ -104,7 +104,7 @@ def ingest(source: str | Path, settings: Settings, *, sync: bool = False,
                     unchanged += len(chunks)
                 else:
                     pending.append((item.doc_id, h, chunks))
-            added = _write(store, manifest, origin, pending, progress)
+            added, written = _write(store, manifest, origin, pending, progress)
             removed = 0
             if sync:
                 gone = [d for d in manifest.docs_of(origin) if d not in seen]
@@ -113,15 +113,18 @@ def ingest(source: str | Path, settings: Settings, *, sync: bool = False,
                     removed = manifest.remove_docs(gone)
             reconcile(store, manifest)
             if not bm25.is_current(settings.index_dir, manifest):
-                bm25.build(settings.index_dir, manifest)
+                bm25.build(settings.index_dir, manifest, store, written)
         finally:
             manifest.close()
     return IngestReport(added, unchanged, removed, tuple(failed), time.perf_counter() - t0)
 
 
-def _write(store, manifest, origin: str, pending: list, progress) -> int:  # noqa: ANN001
+def _write(store, manifest, origin: str, pending: list,  # noqa: ANN001
+           progress) -> tuple[int, set[str]]:  # noqa: ANN001
+    """Embed, store and commit pending documents; returns (chunks, ids written to the store)."""
     total = sum(len(c) for _, _, c in pending)
     done = 0
+    written: set[str] = set()
     if progress:
         progress(0, total)
     for batch in _batches(pending):
@@ -134,6 +137,7 @@ def _write(store, manifest, origin: str, pending: list, progress) -> int:  # noq
             vectors = store.embedder.embed_documents([c.index_text for c in todo])
             store.upsert([c.id for c in todo], vectors, [c.text for c in todo],
                          [c.metadata(origin) for c in todo])
+            written.update(c.id for c in todo)
         new = set(ids)
         stale = [i for i in store.col.get(where={"doc_id": {"$in": doc_ids}}, include=[])["ids"]
                  if i not in new]
@@ -142,7 +146,7 @@ def _write(store, manifest, origin: str, pending: list, progress) -> int:  # noq
         done += len(chunks)
         if progress:
             progress(done, total)
-    return total
+    return total, written
 
 
 def reconcile(store, manifest) -> int:  # noqa: ANN001
@@ -174,7 +178,7 @@ def remove_source(settings: Settings, source: str) -> int:
             store.delete_docs(docs)
             n = manifest.remove_docs(docs)
             reconcile(store, manifest)
-            bm25.build(settings.index_dir, manifest)
+            bm25.build(settings.index_dir, manifest, store)
             return n
         finally:
             manifest.close()

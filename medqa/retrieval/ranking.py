@@ -82,8 +82,11 @@ class DocIndex:
 
 
 def rank(question: str, bm25_rows: Sequence[int], dense_rows: Sequence[int], index: DocIndex,
-         p: RankParams) -> list[tuple[int, float]]:
-    """Rows (chunks) best first with scores: grouped by document, best document first."""
+         p: RankParams, limit: int | None = None) -> list[tuple[int, float]]:
+    """Rows (chunks) best first with scores: grouped by document, best document first.
+
+    With a limit, only the first `limit` rows are built (the same rows as without one).
+    """
     chunk = dict(rrf([bm25_rows, dense_rows], p.rrf_k, [p.w_bm25, p.w_dense]))
     wanted = wanted_headings(question)
     if wanted and p.chunk_heading:
@@ -93,8 +96,11 @@ def rank(question: str, bm25_rows: Sequence[int], dense_rows: Sequence[int], ind
     by_doc: dict[int, list[int]] = defaultdict(list)
     for row in sorted(chunk, key=lambda r: -chunk[r]):
         by_doc[index.doc_of[row]].append(row)
-    doc_score = {d: chunk[rows[0]] + p.doc_rest * sum(chunk[r] for r in rows[1:])
-                 for d, rows in by_doc.items()}
+    if p.doc_rest:
+        doc_score = {d: chunk[rows[0]] + p.doc_rest * sum(chunk[r] for r in rows[1:])
+                     for d, rows in by_doc.items()}
+    else:
+        doc_score = {d: chunk[rows[0]] for d, rows in by_doc.items()}
     if p.title or p.title_exact:
         hits = index.titles_in(question)
         longest = max(hits.values(), default=0)
@@ -119,4 +125,6 @@ def rank(question: str, bm25_rows: Sequence[int], dense_rows: Sequence[int], ind
             rows = sorted(set(rows) | set(lead), key=lambda r: (index.heading[r] not in wanted,
                                                                  -chunk.get(r, 0.0), r))
         out.extend((row, doc_score[d]) for row in rows)
+        if limit is not None and len(out) >= limit:
+            return out[:limit]
     return out

@@ -91,6 +91,13 @@ class ChromaStore:
             return set()
         return set(self.col.get(ids=ids, include=[])["ids"])
 
+    def vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
+        """The stored vector of each of these ids that the store holds."""
+        if not ids:
+            return {}
+        got = self.col.get(ids=ids, include=["embeddings"])
+        return {i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"])}
+
     def delete_ids(self, ids: list[str]) -> None:
         for i in range(0, len(ids), 5000):
             self.col.delete(ids=ids[i:i + 5000])

@@ -7,8 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from medqa.retrieval.dense import VECTORS
 from medqa.retrieval.ingest import ingest
 
 from conftest import make_settings
@@ -63,8 +65,10 @@ def snapshot(settings) -> dict:
     docs = sorted(m.db.execute("SELECT doc_id, origin, hash, n_chunks FROM docs"))
     m.close()
     bm = BM25Index(settings.index_dir)
+    vectors = np.load(bm.folder / VECTORS)  # the in-memory dense search's rows, BM25 order
     return {"chroma": chroma, "chunks": chunks, "docs": docs, "bm25_ids": bm.ids,
-            "bm25_scores": [round(float(x), 4) for x in bm.scores(["leukemia", "symptom"])]}
+            "bm25_scores": [round(float(x), 4) for x in bm.scores(["leukemia", "symptom"])],
+            "dense": [tuple(round(float(x), 5) for x in v) for v in vectors]}
 
 
 @pytest.mark.parametrize("where", ["before_commit", "in_bm25"])
