@@ -7,7 +7,9 @@ sees a half-written index and a killed rebuild leaves the old one in place.
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import os
 import shutil
 from dataclasses import dataclass
@@ -20,6 +22,7 @@ from medqa.retrieval.manifest import Manifest
 from medqa.retrieval.tokenize import tokenize
 
 POINTER = "bm25.json"
+TOKENS, TOKEN_WORDS = "tokens.npz", "tokens.json"  # the next rebuild tokenizes only new chunks
 
 
 @dataclass(frozen=True)
@@ -54,8 +57,6 @@ def build(index_dir: Path, manifest: Manifest, store: Any = None,
     the current generation when that has it (it was read from the store before) unless the
     chunk is in `written` (just stored again), else read from the store. Returns the rows.
     """
-    import bm25s
-
     generation = manifest.generation()
     rows = list(manifest.iter_chunks())
     ids = [r[0] for r in rows]
@@ -64,31 +65,144 @@ def build(index_dir: Path, manifest: Manifest, store: Any = None,
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     if rows:
-        corpus = [tokenize(index_text(r[3], r[6], r[1])) for r in rows]
-        model = bm25s.BM25()
-        model.index(corpus, show_progress=False)
-        model.save(str(tmp), show_progress=False)
+        flat, lengths, words = tokenized(rows, _current_tokens(index_dir))
+        _save_tokens(tmp, flat, lengths, words)
+        bm25_model(flat, lengths, words).save(str(tmp), show_progress=False)
     (tmp / "ids.json").write_text(json.dumps(ids))
     if store is not None:
         from medqa.retrieval import dense
 
-        old = _current_vectors(index_dir, store.embedder.name)
-        if old is not None and written:
-            keep = [i for i, cid in enumerate(old[0]) if cid not in written]
-            old = ([old[0][i] for i in keep], old[1][keep])
+        prev = _current_vectors(index_dir, store.embedder.name)
+        if prev is not None and written:
+            keep = [i for i, cid in enumerate(prev[0]) if cid not in written]
+            prev = ([prev[0][i] for i in keep], prev[1][keep])
         matrix = dense.gather(ids, store.embedder.name, store.vectors,
-                              *([old] if old is not None else []))
+                              *([prev] if prev is not None else []))
         if not ids:
             matrix = np.zeros((0, store.embedder.dim), dtype=np.float32)
         dense.save(tmp, matrix, store.embedder.name)
     shutil.rmtree(target, ignore_errors=True)
     os.replace(tmp, target)
     _write_pointer(index_dir, {"dir": target.name, "generation": generation, "rows": len(rows)})
-    for old in [*index_dir.glob("bm25-*"), *index_dir.glob(".bm25-*.tmp*")]:
+    for stale in [*index_dir.glob("bm25-*"), *index_dir.glob(".bm25-*.tmp*")]:
         # earlier generations no reader points at any more, and halves of killed rebuilds
-        if old.name != target.name:
-            shutil.rmtree(old, ignore_errors=True)
+        if stale.name != target.name:
+            shutil.rmtree(stale, ignore_errors=True)
     return len(rows)
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """A build's tokens: row spans (by chunk id) into flat word ids."""
+
+    span: dict[str, tuple[int, int]]
+    flat: np.ndarray
+    words: list[str]
+
+
+def tokenized(rows: list[tuple], previous: Tokens | None = None,
+              ) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Every row's BM25 tokens as ids into a vocabulary: (flat ids, tokens per row, words).
+
+    Rows the `previous` build tokenized are taken from it, not tokenized again (tokenizing
+    is most of a rebuild). Only words some row uses are kept.
+    """
+    vocab: dict[str, int] = {w: i for i, w in enumerate(previous.words)} if previous else {}
+    pieces: list[np.ndarray] = []
+    for r in rows:
+        span = previous.span.get(r[0]) if previous else None
+        if span is not None:
+            pieces.append(previous.flat[span[0]:span[1]])  # type: ignore[union-attr]
+            continue
+        toks = tokenize(index_text(r[3], r[6], r[1]))
+        pieces.append(np.fromiter((vocab.setdefault(t, len(vocab)) for t in toks),
+                                  dtype=np.int32, count=len(toks)))
+    lengths = np.fromiter((len(p) for p in pieces), dtype=np.int64, count=len(pieces))
+    flat = np.concatenate(pieces).astype(np.int32) if pieces else np.zeros(0, dtype=np.int32)
+    words = list(vocab)
+    used = np.unique(flat)
+    if len(used) < len(words):  # words only removed rows had
+        remap = np.full(len(words), -1, dtype=np.int32)
+        remap[used] = np.arange(len(used), dtype=np.int32)
+        flat, words = remap[flat], [words[i] for i in used.tolist()]
+    return flat, lengths, words
+
+
+def tokenizer_key() -> str:
+    """Names the tokenizer's behaviour: its source, bm25s's stopwords, jieba's dictionary.
+    Tokens kept by a build with another key are not reused."""
+    import importlib.metadata as md
+
+    from medqa.retrieval import tokenize as module
+
+    parts = [Path(module.__file__).read_bytes()]
+    for dist in ("bm25s", "jieba"):
+        try:
+            parts.append(md.version(dist).encode())
+        except md.PackageNotFoundError:
+            parts.append(b"-")
+    return hashlib.sha256(b"\0".join(parts)).hexdigest()[:16]
+
+
+def _save_tokens(folder: Path, flat: np.ndarray, lengths: np.ndarray, words: list[str]) -> None:
+    np.savez(folder / TOKENS, flat=flat, lengths=lengths)
+    (folder / TOKEN_WORDS).write_text(json.dumps({"tokenizer": tokenizer_key(), "words": words},
+                                                 ensure_ascii=False))
+
+
+def _current_tokens(index_dir: Path) -> Tokens | None:
+    """The current generation's tokens, if it kept them."""
+    info = pointer(index_dir)
+    if info is None:
+        return None
+    folder = index_dir / info["dir"]
+    try:
+        ids = json.loads((folder / "ids.json").read_text())
+        meta = json.loads((folder / TOKEN_WORDS).read_text())
+        words = meta["words"]
+        with np.load(folder / TOKENS) as z:
+            flat, lengths = z["flat"], z["lengths"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if meta.get("tokenizer") != tokenizer_key() or len(lengths) != len(ids) or int(lengths.sum()) != len(flat) or (
+            len(flat) and int(flat.max()) >= len(words)):
+        return None
+    ends = np.cumsum(lengths).tolist()
+    return Tokens(dict(zip(ids, zip([0, *ends[:-1]], ends))), flat, words)
+
+
+def bm25_model(flat: np.ndarray, lengths: np.ndarray, words: list[str]) -> Any:
+    """A bm25s.BM25 (defaults: Lucene BM25, k1 1.5, b 0.75) over token ids, built with numpy.
+
+    The same arrays as `bm25s.BM25().index(tokens)` (tests/retrieval check they are
+    equal), without its loop over documents in Python: ~20x faster on 34k chunks.
+    """
+    import bm25s
+
+    model = bm25s.BM25()
+    n_docs, n_vocab = len(lengths), len(words)
+    k1, b = model.k1, model.b
+    avg_len = lengths.mean()  # float64, as bm25s computes it
+    doc = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
+    pair, tf = np.unique(doc * max(n_vocab, 1) + flat, return_counts=True)
+    doc_of, word_of = pair // max(n_vocab, 1), pair % max(n_vocab, 1)
+    df = np.bincount(word_of, minlength=n_vocab)
+    # bm25s: math.log per word on Python floats, stored as float32
+    idf = np.array([math.log(1 + (n_docs - f + 0.5) / (f + 0.5)) if f else 0.0
+                    for f in df.tolist()], dtype=np.float32)
+    # bm25s, per document: tf / (k1 * ((1 - b) + b * l_d / l_avg) + tf), in float64
+    norm = k1 * ((1 - b) + (b * lengths.astype(np.float64)) / avg_len)
+    tf32 = tf.astype(np.float32)
+    scores = (idf[word_of] * (tf32 / (norm[doc_of] + tf32))).astype(np.float32)
+    data, indices, indptr = model._np_csc(scores, doc_of.astype(np.int32),
+                                          word_of.astype(np.int32), (n_docs, n_vocab))
+    model.scores = {"data": data.astype(np.float32), "indices": indices, "indptr": indptr,
+                    "num_docs": n_docs}
+    model.vocab_dict = {w: i for i, w in enumerate(words)}
+    model.vocab_dict.setdefault("", n_vocab)  # bm25s's empty token (create_empty_token)
+    model.unique_token_ids_set = set(model.vocab_dict.values())
+    model.nonoccurrence_array = None
+    return model
 
 
 def _current_vectors(index_dir: Path, embedder: str) -> tuple[list[str], np.ndarray] | None:

@@ -167,3 +167,17 @@ def test_dense_equals_chroma_on_a_small_corpus(rsettings):
         coarse = DenseIndex(idx.dense.matrix, coarse_min_rows=0)
         rows, _ = coarse.top(vec, 10)
         assert [idx.bm25.ids[i] for i in rows] == ids
+
+
+def test_a_generation_keeps_tokens_for_the_next_rebuild(hsettings, hospital_folder, monkeypatch):
+    from medqa.retrieval import bm25
+
+    ingest(hospital_folder, hsettings)
+    kept = bm25._current_tokens(hsettings.index_dir)
+    index = bm25.BM25Index(hsettings.index_dir)
+    assert kept is not None and set(kept.span) == set(index.ids)
+    row = index.ids.index(open_retriever(hsettings).bm25.search("lactate", k=1)[0].id)
+    s, e = kept.span[index.ids[row]]
+    assert "lactate" in [kept.words[i] for i in kept.flat[s:e]]
+    monkeypatch.setattr(bm25, "tokenizer_key", lambda: "another tokenizer")
+    assert bm25._current_tokens(hsettings.index_dir) is None  # never reused across tokenizers

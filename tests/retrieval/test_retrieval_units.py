@@ -86,3 +86,78 @@ def test_tokenizer_english_and_chinese():
     zh = tokenize("糖尿病的症状是什么")
     assert "糖尿病" in zh and "症状" in zh and "的" not in zh
     assert tokenize("the of and") == []
+
+
+def _rows(texts: list[tuple[str, str | None, str]]) -> list[tuple]:
+    # manifest rows: (id, text, doc_id, title, source, url, heading, page, path)
+    return [(f"c{i}", text, f"d{i // 3}", title, "s", None, heading, None, None)
+            for i, (title, heading, text) in enumerate(texts)]
+
+
+def _medquad_rows(n_docs: int) -> list[tuple]:
+    import gzip
+    import json
+    import os
+    from pathlib import Path
+
+    out = []
+    with gzip.open(Path(os.environ["MEDQA_DATA_DIR"]) / "corpus" / "medquad_corpus.jsonl.gz", "rt") as f:
+        for line, _ in zip(f, range(n_docs)):
+            d = json.loads(line)
+            out += [(d["title"], s.get("heading"), s["text"][:1200]) for s in d["sections"]]
+    out += [("糖尿病", "症状", "糖尿病的症状包括多饮、多尿和体重减轻。"), ("the of", None, "and the")]
+    return _rows(out)
+
+
+def test_numpy_bm25_equals_bm25s():
+    """Our vectorised build gives bm25s's own arrays, bit for bit, word by word."""
+    import bm25s
+    import numpy as np
+
+    from medqa.retrieval.bm25 import bm25_model, tokenized
+
+    rows = _medquad_rows(40)
+    flat, lengths, words = tokenized(rows)
+    ours = bm25_model(flat, lengths, words)
+    ends = np.cumsum(lengths)
+    ref = bm25s.BM25()
+    ref.index([[words[i] for i in flat[e - n:e]] for e, n in zip(ends, lengths)],
+              show_progress=False)
+    assert set(ours.vocab_dict) == set(ref.vocab_dict)
+    a, b = ours.scores, ref.scores
+    assert a["num_docs"] == b["num_docs"] == len(rows)
+    for w, j in ours.vocab_dict.items():
+        if w:
+            k = ref.vocab_dict[w]
+            assert np.array_equal(a["indices"][a["indptr"][j]:a["indptr"][j + 1]],
+                                  b["indices"][b["indptr"][k]:b["indptr"][k + 1]])
+            assert np.array_equal(a["data"][a["indptr"][j]:a["indptr"][j + 1]],
+                                  b["data"][b["indptr"][k]:b["indptr"][k + 1]])
+    q = tokenize("What are the symptoms of leukemia? 糖尿病")
+    assert np.array_equal(ours.get_scores(q), ref.get_scores(q))
+    assert len(lengths) == len(rows) and lengths[-1] == 0  # a chunk of stopwords only
+
+
+def test_rebuild_reuses_tokens_of_unchanged_chunks(monkeypatch):
+    import numpy as np
+
+    from medqa.retrieval import bm25
+
+    rows = _medquad_rows(10)
+    flat, lengths, words = bm25.tokenized(rows)
+    ends = np.cumsum(lengths).tolist()
+    previous = bm25.Tokens(dict(zip([r[0] for r in rows], zip([0, *ends[:-1]], ends))),
+                           flat, words)
+    calls = []
+    monkeypatch.setattr(bm25, "tokenize", lambda text: calls.append(text) or tokenize(text))
+    new = _rows([("Night shift", "Handover", "Handover happens at 8pm on the wards.")])
+    new = [(f"new{i}", *r[1:]) for i, r in enumerate(new)]
+    kept = rows[5:]  # the first five chunks are gone, one is new
+    f2, l2, w2 = bm25.tokenized(kept + new, previous)
+    assert len(calls) == 1  # only the new chunk was tokenized
+    fresh = bm25.tokenized(kept + new)
+    monkeypatch.undo()
+    # the same tokens and no word that only removed chunks had
+    assert [[w2[i] for i in f2[e - n:e]] for e, n in zip(np.cumsum(l2), l2)] == \
+        [[fresh[2][i] for i in fresh[0][e - n:e]] for e, n in zip(np.cumsum(fresh[1]), fresh[1])]
+    assert sorted(w2) == sorted(fresh[2])
