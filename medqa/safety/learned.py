@@ -1,10 +1,12 @@
-"""Learned triage backstop: logistic regression over character n-grams and MiniLM sentence embeddings.
+"""Learned triage backstop: logistic regression over character n-grams, cue counts and MiniLM sentence embeddings.
 
 The rules miss phrasings nobody wrote down ("she's going a dusky colour"); measured on sets
 written after the rules, they caught under two thirds of emergencies. This head catches what
 is *like* the labelled emergencies. The sentence embedding carries meaning; character n-grams
 (TF-IDF, 1-4 characters within words) carry the small words an English-only MiniLM blurs:
-"stopped", "a bit", "已经止血了", "没有". Its weights are a packaged JSON file, rebuilt with
+"stopped", "a bit", "已经止血了", "没有". Cue counts (redflags.CUES: settled, well, mild, normal,
+service, acute) pool the synonyms of one idea under one weight, which a thousand rows of n-grams
+cannot learn word by word. Its weights are a packaged JSON file, rebuilt with
 `medqa safety triage-train`; it only ever sees the dev split.
 """
 from __future__ import annotations
@@ -25,6 +27,8 @@ NGRAMS = (1, 4)  # character n-gram lengths, taken inside whitespace-separated w
 MIN_DF = 2  # an n-gram seen in one training message only is noise
 NGRAM_WEIGHT = 2.0  # the n-gram block's scale next to the unit-length embedding
 C = 16.0  # inverse regularisation; chosen by grouped cross-validation on dev (evals/triage/README.md)
+CUE_WEIGHT = 1.0  # the cue block's scale (each cue is min(count, 3) / 3)
+CUE_CAP = 3
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _cache: dict[str, float] = {}
@@ -44,6 +48,27 @@ def char_ngrams(text: str, lo: int = NGRAMS[0], hi: int = NGRAMS[1]) -> list[str
     return out
 
 
+def cue_names() -> list[str]:
+    from medqa.safety.redflags import CUES
+
+    return list(CUES)
+
+
+def cue_features(text: str) -> list[float]:
+    """Each cue's match count in the normalised text (English and Chinese patterns), capped and scaled to [0, 1]."""
+    from medqa.safety.redflags import CUES, normalise
+
+    norm = normalise(text)
+    return [min(len(en.findall(norm)) + len(zh.findall(norm)), CUE_CAP) / CUE_CAP for en, zh in CUES.values()]
+
+
+def cue_digest() -> str:
+    """A fingerprint of the cue patterns: a head trained on other cues must be retrained."""
+    from medqa.safety.redflags import CUES
+
+    return hashlib.sha256("\n".join(f"{k}\t{en.pattern}\t{zh.pattern}" for k, (en, zh) in CUES.items()).encode()).hexdigest()
+
+
 @dataclass(frozen=True)
 class Head:
     """A linear classifier on [n-gram TF-IDF (l2-normalised, scaled), unit-length sentence embedding]."""
@@ -54,6 +79,8 @@ class Head:
     threshold: float
     ngrams: dict[str, tuple[float, float]] = field(default_factory=dict)  # n-gram -> (idf, coef)
     ngram_weight: float = NGRAM_WEIGHT
+    cues: dict[str, float] = field(default_factory=dict)  # cue name -> coef
+    cue_weight: float = CUE_WEIGHT
 
     def ngram_score(self, text: str) -> float:
         """The n-gram block's contribution: sublinear tf x idf, l2-normalised, times its coefficients."""
@@ -66,9 +93,16 @@ class Head:
             return 0.0
         return self.ngram_weight * sum(v * self.ngrams[g][1] for g, v in vals.items()) / norm
 
+    def cue_score(self, text: str) -> float:
+        """The cue block's contribution (zero for a head trained without cues)."""
+        if not self.cues or not text:
+            return 0.0
+        vals = dict(zip(cue_names(), cue_features(text)))
+        return self.cue_weight * sum(c * vals.get(name, 0.0) for name, c in self.cues.items())
+
     def prob(self, vec: Sequence[float], text: str = "") -> float:
         """Probability that the message (its embedding and its text) is an emergency."""
-        z = self.intercept + sum(c * v for c, v in zip(self.coef, vec)) + self.ngram_score(text)
+        z = self.intercept + sum(c * v for c, v in zip(self.coef, vec)) + self.ngram_score(text) + self.cue_score(text)
         return 1.0 / (1.0 + math.exp(-z))
 
 
@@ -82,8 +116,11 @@ def load_head(path: Path = HEAD_FILE) -> Head | None:
         return None
     d = json.loads(path.read_text(encoding="utf-8"))
     ngrams = {g: (float(v[0]), float(v[1])) for g, v in d.get("ngrams", {}).items()}
+    cues = {k: float(v) for k, v in d.get("cues", {}).items()}
+    if cues and d.get("cue_sha256") != cue_digest():
+        log.warning("triage: the head at %s was trained on other cue patterns; retrain it (medqa safety triage-train)", path)
     return Head(d["embedder"], tuple(d["coef"]), float(d["intercept"]), float(d["threshold"]),
-                ngrams, float(d.get("ngram_weight", NGRAM_WEIGHT)))
+                ngrams, float(d.get("ngram_weight", NGRAM_WEIGHT)), cues, float(d.get("cue_weight", CUE_WEIGHT)))
 
 
 def _embed(texts: list[str], embedder: str) -> list[list[float]]:
@@ -122,7 +159,7 @@ def threshold() -> float | None:
 
 
 def _features(texts: list[str], emb, vectorizer=None):  # noqa: ANN001, ANN202 - sklearn/scipy types
-    """[scaled n-gram TF-IDF | embedding] as one sparse matrix; fits the vectorizer when none is given."""
+    """[scaled n-gram TF-IDF | embedding | scaled cues] as one sparse matrix; fits the vectorizer when none is given."""
     from scipy.sparse import csr_matrix, hstack
     from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -131,7 +168,8 @@ def _features(texts: list[str], emb, vectorizer=None):  # noqa: ANN001, ANN202 -
         tf = vectorizer.fit_transform(texts)
     else:
         tf = vectorizer.transform(texts)
-    return hstack([tf * NGRAM_WEIGHT, csr_matrix(emb)]).tocsr(), vectorizer
+    cues = csr_matrix([cue_features(t) for t in texts]) * CUE_WEIGHT
+    return hstack([tf * NGRAM_WEIGHT, csr_matrix(emb), cues]).tocsr(), vectorizer
 
 
 def _fit(texts: list[str], emb, y):  # noqa: ANN001, ANN202
@@ -168,10 +206,12 @@ def pick_threshold(oof, y, target: float = TARGET_RECALL) -> float:  # noqa: ANN
 
 
 def export(clf, vec) -> dict:  # noqa: ANN001 - a fitted LogisticRegression and TfidfVectorizer
-    """The fitted weights in the packaged format: embedding coefficients, intercept, n-gram (idf, coef)."""
-    n = len(vec.vocabulary_)
+    """The fitted weights in the packaged format: embedding coefficients, intercept, cues, n-gram (idf, coef)."""
+    n, k = len(vec.vocabulary_), len(cue_names())
     coef = clf.coef_[0]
-    return {"coef": [round(float(c), 6) for c in coef[n:]], "intercept": float(clf.intercept_[0]),
+    return {"coef": [round(float(c), 6) for c in coef[n:len(coef) - k]], "intercept": float(clf.intercept_[0]),
+            "cue_weight": CUE_WEIGHT, "cue_sha256": cue_digest(),
+            "cues": {name: round(float(c), 6) for name, c in zip(cue_names(), coef[len(coef) - k:])},
             "ngram_weight": NGRAM_WEIGHT,
             "ngrams": {g: [round(float(vec.idf_[j]), 6), round(float(coef[j]), 6)]
                        for g, j in sorted(vec.vocabulary_.items())}}

@@ -48,6 +48,16 @@ HYPO_EN = _c(
     r"|is it (?:normal|safe|dangerous)|dangerous\?|always (?:serious|dangerous)|can (?:people|patients|someone))\b"
 )
 HYPO_ZH = _c(r"如果|万一|假如|有哪些|是什么|什么是|如何|怎么识别|先兆|时应该|时旁人|剂量是多少|的区别|会遗传")
+# A message addressed to anyone ("普通人该怎么帮忙？", "for our first-aid training") describes nobody now,
+# unless it also says now or me: "我在路上看到有人倒地，现在没反应" stays an emergency.
+AUDIENCE = {
+    "en": _c(r"\bbystanders?\b|members? of the public|\b(?:a|any) passer-?by|first[- ]aid (?:course|training|class|poster|exam)"),
+    "zh": _c(r"普通人|一般人|旁人|路人|旁观者|非专业人士|急救(?:培训|课|知识|常识|海报)|科普"),
+}
+SPECIFIC_NOW = {
+    "en": _c(r"\b(?:now|right now|just now|currently|at the moment|help me|please help|i'm|i am|i've|we're)\b"),
+    "zh": _c(r"现在|刚才|刚刚|正在|救命|快来|我(?!们)"),
+}
 
 # ---- single-pattern red flags, checked in this order (first hit names the category) ----
 _P = r"(?:my|his|her|their|the)"
@@ -103,7 +113,7 @@ EN_RULES: dict[str, str] = {
     ),
     "breathing": (
         r"can(?:'t|not|n't) breathe|can barely breathe|struggling to breathe|gasping|lips (?:are )?(?:turning )?blue"
-        r"|choking|\bnot breathing|severe(?:ly)? short(?:ness)? of breath|can't catch " + _P + r" breath"
+        r"|choking|\bnot breathing|\bstop(?:ped|s) breathing|severe(?:ly)? short(?:ness)? of breath|can't catch " + _P + r" breath"
         r"|ribs (?:are )?sucking in|breathing (?:really |very )?fast and grunting|grunting"
         r"|(?:saturation|sats?|spo2|o2 sat\w*) (?:\w+ ){0,3}(?:[4-8]\d|9[01])\s?%|full sentences"
         r"|(?:trouble|difficulty|hard to) breath|wheezing badly|can't get (?:any )?(?:air|a breath|(?:my|his|her) breath)"
@@ -160,6 +170,7 @@ ZH_RULES: dict[str, str] = {
         r"喘不过气|喘不上气|呼吸(?:很|特别|非常|十分)?困难|嘴唇发紫|口唇发绀|胸口往里凹|说话都说不完整|噎住"
         r"|血氧.{0,4}(?:[4-8]\d|9[01])\s?%|张口呼吸|呼吸特别快|呻吟|没有呼吸(?!困难|急促)|憋气|憋得|喘得(?:很|特别|非常)?厉害"
         r"|嘴唇.{0,3}紫|脸.{0,3}(?:发紫|青紫)|透不过气|上不来气|呼吸急促|哮喘(?:大)?发作|呼吸不了|不能呼吸|憋得慌"
+        r"|停止呼吸|呼吸(?:停了|停止|骤停)"
     ),
     "unconscious": (
         r"晕倒|昏倒|叫不醒|叫不太醒|昏过去|没醒|失去意识|意识丧失|呼之不应|昏迷|不省人事|摸不到脉搏|没反应|没有反应"
@@ -182,6 +193,7 @@ EN_RULES["alarm"] = (
     r"|inhaler (?:isn't|doesn't|is not|does not|not) (?:help|work)|doesn't (?:go away|fade) when .{0,20}glass|glass test"
     r"|(?:shaky|shaking) and (?:sweaty|confused|pale)|hardly (?:waking|breathing|moving)|barely (?:awake|responsive|conscious)"
         r"|swollen shut|tearing pain|waters? (?:have |has )?(?:gone|broken|broke)|overheating"
+    r"|(?:\bbp|blood pressure) (?:is |keeps |has been |has |now )?(?:dropping|falling|crashing|plummeting|unrecordable)"
 )
 ZH_RULES["alarm"] = (
     r"(?:说话|讲话|口齿).{0,4}不(?:利索|清楚|清晰)|(?:左|右)?(?:手|胳膊|腿|脚)(?:突然)?(?:没劲|没力气?|发麻|不听使唤)|肿起来"
@@ -189,6 +201,8 @@ ZH_RULES["alarm"] = (
     r"|剧痛|脸色发青|四肢冰凉|大汗淋漓|胰岛素.{0,6}(?:打多了|过量)|咖啡(?:色|渣)|结束(?:这一切|一切)|嘴唇(?:发)?[青乌紫]"
         r"|(?:吃|吞|喝|咬破|误食)(?:了|下)?.{0,4}(?:凝珠|电池|消毒|农药|洗衣|清洁剂|磁铁|老鼠药|鼠药|干燥剂|酒精)"
         r"|(?:凝珠|电池|消毒液|农药|洗衣液|清洁剂|磁铁|老鼠药|鼠药).{0,6}(?:吃|吞|喝|咬破)(?:了|下)"
+    r"|撕裂(?:样|一样|般)的?(?:疼|痛)|血压.{0,4}(?:测不到|测不出|量不到|量不出|往下掉|一直(?:在)?掉|直线下降|急剧下降|越来越低)"
+    r"|血氧.{0,6}(?:往下掉|一直(?:在)?掉|越来越低|上不去)"
 )
 RULES: list[tuple[str, dict[str, re.Pattern[str]]]] = [
     (cat, {"en": _c(EN_RULES[cat]), "zh": _c(ZH_RULES[cat])}) for cat in EN_RULES if cat != "alarm"
@@ -235,8 +249,14 @@ ZH = {
     ),
     "neck_stiff": _c(r"脖子僵硬|颈项强直|颈强直|紫色.{0,3}皮疹|紫癜"),
 }
-BP = _c(r"(?:\bbp|blood pressure|血压)\s?(?:of |是|为)?(?P<sys>\d{2,3})\s?/\s?\d{2,3}")
+# "血压掉到85/50", "血压一路往下掉，刚测82/48", "BP now 80/40": a few words may sit between label and reading.
+BP = _c(r"(?:\bbp|blood pressure|血压)[^\d\n]{0,10}?(?P<sys>\d{2,3})\s?/\s?\d{2,3}"
+        r"|(?:收缩压|systolic(?: bp| pressure)?)[^\d\n]{0,6}?(?P<sbp>\d{2,3})(?![\d/])")
 SHOCK_SYSTOLIC = 90
+# Severe hypoglycaemia: a reading under 3.0 mmol/L (54 mg/dL) now, "外婆测血糖只有1.8".
+GLUCOSE = _c(r"(?:血糖|blood (?:sugar|glucose)|\bglucose|\bsugars?(?: level| reading)?|\bbm)[^\d\n]{0,8}?"
+             r"(?P<g>\d{1,3}(?:\.\d+)?)(?![\d/])\s?(?P<mg>mg)?")
+HYPO_MMOL, HYPO_MG = 3.0, 54
 
 # ---- infant age: under 3 months with any fever is an emergency ----
 INFANT_DAYS = 90
@@ -261,7 +281,7 @@ GENERIC = {
            r"|worst|severe|unbearable|excruciating|(?:3[9]|4[0-2])(?:\.\d)?\s?(?:°|degrees|c\b)|temperature of (?:39|4[0-2])"),
     ),
     "zh": (
-        _c(r"痛|疼|血|喘|呼吸|肿|烧|发热|(?<![腿脚])抽(?!烟|血|空|时间|查|样)|晕|昏|吐|麻|无力|没劲|汗|发青|发紫|发白|冰凉|叫不醒"),
+        _c(r"痛|疼|(?<![验抽献贫采])血(?![压糖脂常型管红氧小象钾钠钙清培检]|液科)|喘|呼吸|肿|烧|发热|(?<![腿脚])抽(?!烟|血|空|时间|查|样)|晕|昏|吐|麻|无力|没劲|汗|发青|发紫|发白|冰凉|叫不醒"),
         _c(r"突然|一直|不停|很费劲|费劲|厉害|受不了|很高|很差|浑身|全身|已经.{0,3}分钟|十分钟|半小时|一个小时|止不住|越来越"),
     ),
 }
@@ -284,4 +304,49 @@ PERSON_OR_NOW = {
              r"|now|suddenly|just|to do|help|urgent|emergency|ambulance|911|999|112)\b"),
     "zh": _c(r"我|他|她|孩子|宝宝|宝贝|婴儿|娃|儿子|女儿|患者|病人|老人|爸|妈|父亲|母亲|老公|老婆|丈夫|妻子|朋友|家人|奶奶|爷爷"
              r"|外婆|外公|姥姥|姥爷|同事|哥|姐|弟|妹|自己|突然|现在|刚才|怎么办"),
+}
+
+# ---- cues the learned backstop counts (medqa.safety.learned): words that say how bad, how long ago,
+# how settled a message is, pooled so that one weight covers every synonym. They only shape the
+# backstop's score; no cue vetoes anything. Careful with words emergencies use too: "stopped
+# answering texts", "绳子挂好了", "药已经攒好了", "呼吸不正常", "说话不清楚", "含了药也不缓解".
+_NOT_EN = r"(?<!not )(?<!n't )(?<!never )"
+CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
+    "settled": (
+        _c(_NOT_EN + r"\b(?:(?:has |have |had |it |bleeding |bleed )stopped|stopped (?:on its own|by itself|after)|settled|went away|goes away"
+           r"|gone away|passed (?:in|after|quickly|on its own)|resolved|better now|fine now|fine since|back to normal|cleared up"
+           r"|healed|healing|faded|fading|eased|improved|wore off|scabbed)\b"),
+        _c(r"止住了?|止血了|已经好了|就好了|好多了|好些了|自己好了|现在好了|没事了|看起来没事|完全没事|消了|(?<!不)(?<!未)(?<!没有)(?<!没)缓解"
+           r"|恢复(?:得|了|正常)|结痂|退了|就好|平复|不流了|已经停了|(?<![昏晕])过去了"),
+    ),
+    "well": (
+        _c(_NOT_EN + r"\b(?:playing|eating (?:well|normally|fine)|eating and drinking|drinking (?:well|normally|fine)|feeding well|chatty|happy"
+           r"|running around|gaining weight|otherwise (?:well|fine)|no other symptoms|talking fine|feel(?:s|ing)? fine|(?:i'm|he's|she's) fine"
+           r"|watching (?:tv|cartoons)|laughing|sleeping well|active|alert)\b"),
+        _c(r"能吃能玩|精神(?:很|还|也|都)?(?:好|可以|不错)|在玩|玩积木|吃饭(?:也)?正常|看动画|其他都好|没有其他(?:不适|症状)|没什么感觉"
+           r"|没有不舒服|活蹦乱跳|照常|睡得(?:很)?好|能走能吃"),
+    ),
+    "mild": (
+        _c(r"\b(?:a bit|a little|slight(?:ly)?|mild(?:ly)?|minor|small|tiny|twinge|niggle|on and off|occasional(?:ly)?|sometimes|now and then)\b"),
+        _c(r"有点|一点|轻微|小口子|偶尔|稍微|一小块|有些|一下下|隐隐"),
+    ),
+    "normal": (
+        _c(_NOT_EN + r"\b(?:normal|stable|unremarkable|negative|comfortable|room air|afebrile|gcs 15|9[5-9] ?%)"),
+        _c(r"(?<!不)正常|平稳|阴性|(?<!不)稳定|神志清|(?<!不)清楚|流利|等大等圆|灵敏|平顺|9[5-9]\s?%|36\.\d|5级"),
+    ),
+    "service": (
+        _c(r"\b(?:book|booking|appointment|prescription|repeat|visiting|parking|follow-up|clinic|discharge|certificate|referral|records?)\b"),
+        _c(r"预约|挂号|复诊|续方|开药|打印|证明|探视|窗口|门诊|出院|报销|医保|病历"),
+    ),
+    "denied": (
+        _c(r"\b(?:denies|denied|denying|negative for|no (?:new |further |other |more )?(?:chest pain|pain|sob|shortness of breath"
+           r"|breathlessness|headache|fever|rash|bleeding|blood|vomiting|dizziness|weakness|numbness|swelling|wheeze|palpitations"
+           r"|syncope|seizures?|fits?|thoughts of|suicidal|self-harm|facial droop|neuro|focal))\b"),
+        _c(r"否认|未诉|未见|无明显|无(?:发热|发烧|胸痛|胸闷|心悸|气促|气短|呼吸困难|头痛|头晕|恶心|呕吐|腹痛|出血|流血|黑便|呕血|抽搐|晕厥"
+           r"|口角歪斜|肢体无力|自杀|自伤|消极|过敏|不适)|没有(?:发烧|发热|胸痛|胸闷|出血|流血|呕吐|头痛|抽搐)|不(?:发烧|发热|喘|肿)"),
+    ),
+    "acute": (
+        _c(r"\b(?:now|right now|suddenly|can't|cannot|won't|isn't|keeps|getting worse|worse|tonight|minutes?|an hour|still)\b"),
+        _c(r"现在|刚才|刚刚|突然|一直|越来越|还在|不停|分钟|小时|今晚|马上|叫不|不(?:动|醒|应)"),
+    ),
 }

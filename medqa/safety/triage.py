@@ -38,6 +38,8 @@ class _Scanner:
     def __init__(self, text: str, lang: str) -> None:
         self.text, self.lang = text, lang
         self.segs = _segments(text, lang)
+        # Addressed to anyone and naming no one now: every red flag in it is hypothetical.
+        self.general_audience = bool(rf.AUDIENCE[lang].search(text)) and not rf.SPECIFIC_NOW[lang].search(text)
 
     def _seg(self, pos: int) -> Span:
         for s in self.segs:
@@ -57,6 +59,8 @@ class _Scanner:
 
     def current(self, start: int) -> bool:
         """The segment is neither about the past nor a textbook/hypothetical question."""
+        if self.general_audience:
+            return False
         s0, s1 = self._seg(start)
         seg = self.text[s0:s1]
         hist, hypo = (rf.HIST_ZH, rf.HYPO_ZH) if self.lang == "zh" else (rf.HIST_EN, rf.HYPO_EN)
@@ -128,8 +132,14 @@ def _compound(s: _Scanner) -> tuple[str, str] | None:
         if m:
             return "sepsis", m.group(0)
     for m in rf.BP.finditer(s.text):
-        if int(m.group("sys")) < rf.SHOCK_SYSTOLIC and not s.negated(m.start()):
+        if int(m.group("sys") or m.group("sbp")) < rf.SHOCK_SYSTOLIC and not s.negated(m.start()) and s.current(m.start()):
             return "sepsis", m.group(0)
+    # The latest glucose reading decides: "was 2.8 this morning, ate toast and it's 6 now" has recovered.
+    readings = [m for m in rf.GLUCOSE.finditer(s.text) if not s.negated(m.start()) and s.current(m.start())]
+    if readings:
+        m = readings[-1]
+        if float(m.group("g")) < (rf.HYPO_MG if m.group("mg") else rf.HYPO_MMOL):
+            return "alarm", m.group(0)
     return None
 
 

@@ -19,6 +19,14 @@ EMERGENCIES = [
     ("胸口像压了块石头，喘不上气", None),
     ("I took my whole bottle of sleeping pills", "overdose"),  # "my whole": was missed by the rules
     ("我怕我会伤害自己", "self_harm"),  # only "不会伤害自己" is negated
+    # issue 6, third round: a reading a few words after its label, low glucose, "stopped breathing"
+    ("术后血压一路往下掉，刚才测到80/45", "sepsis"),
+    ("BP now 78/40 and he's clammy", "sepsis"),
+    ("血压一直在往下掉，人也迷糊了", "alarm"),
+    ("血糖仪显示1.9，人在发抖出汗", "alarm"),
+    ("blood sugar 2.4 and she's confused", "alarm"),
+    ("My baby stopped breathing", "breathing"),
+    ("我是路人，这里有人突然倒地了，现在没反应", "unconscious"),  # a bystander reporting now stays in
 ]
 NOT_EMERGENCIES = [
     "No chest pain, just a mild cough for three days",
@@ -38,6 +46,14 @@ NOT_EMERGENCIES = [
     "中风的早期症状有哪些？",
     "冬天心情有点低落，不会伤害自己，补维生素D有用吗？",  # "won't hurt myself" says the opposite
     "Is chest pain when you breathe in deeply always serious?",
+    # the 血 of 血压/血糖/血常规 is not blood; "一直" there is not a bleeding severity
+    "血压一直偏高，需要换药吗？",
+    "血糖一直控制不好，空腹8点多，要加药吗",
+    "验血结果血常规一直有点异常",
+    "血压一直偏低，90/60左右，没有不舒服",
+    "路人突然倒地时，普通人该怎么帮忙？",  # addressed to anyone, naming no one now
+    "患者否认胸闷胸痛、气促，无呼吸困难",  # one negation over a list
+    "Sugar was 2.6 before lunch, had juice and the latest blood sugar is 6.1",  # the latest reading decides
 ]
 
 

@@ -36,8 +36,9 @@ def test_packaged_format_reproduces_sklearn_probabilities() -> None:
     clf, vec = learned._fit(TEXTS, emb, y)
     want = clf.predict_proba(learned._features(TEXTS, emb, vec)[0])[:, 1]
     d = learned.export(clf, vec)
+    assert set(d["cues"]) == set(learned.cue_names())
     head = learned.Head("none", tuple(d["coef"]), d["intercept"], 0.5,
-                        {g: tuple(v) for g, v in d["ngrams"].items()}, d["ngram_weight"])
+                        {g: tuple(v) for g, v in d["ngrams"].items()}, d["ngram_weight"], d["cues"], d["cue_weight"])
     got = [head.prob(e, t) for e, t in zip(emb, TEXTS)]
     assert np.allclose(got, want, atol=1e-4)
     assert head.prob(emb[0], "") == pytest.approx(  # no text: the embedding alone speaks
@@ -56,8 +57,40 @@ def test_saved_head_loads_back(tmp_path: Path) -> None:
     old = tmp_path / "old.json"
     old.write_text(json.dumps({"embedder": "minilm-st", "coef": [1.0, 0.0], "intercept": 0.0, "threshold": 0.3}))
     head = learned.load_head(old)
-    assert head is not None and head.ngram_score("chest pain") == 0.0
+    assert head is not None and head.ngram_score("chest pain") == 0.0 and head.cue_score("bleeding has stopped") == 0.0
     assert head.prob([1.0, 0.0], "chest pain") == pytest.approx(1 / (1 + math.exp(-1.0)))
+
+
+# Cue words that emergencies use too must not count for the calming cues.
+CUE_CASES = [
+    ("Cut my thumb, bleeding has stopped, plaster on", "settled", True),
+    ("孩子流鼻血，按了几分钟就止住了", "settled", True),
+    ("She hasn't eaten in days and stopped answering texts", "settled", False),
+    ("我在车库里把绳子挂好了", "settled", False),
+    ("她昏过去了，一直没醒", "settled", False),
+    ("含了硝酸甘油也不缓解", "settled", False),
+    ("3 week old, temperature 38.3, not feeding well", "well", False),
+    ("She's eating and drinking normally and playing", "well", True),
+    ("朋友突然倒下，呼吸不正常", "normal", False),
+    ("说话不清楚", "normal", False),
+    ("血氧97%，呼吸平稳", "normal", True),
+    ("病人否认胸闷胸痛，无呼吸困难", "denied", True),
+    ("病人无意识", "denied", False),
+]
+
+
+@pytest.mark.parametrize("text,cue,fires", CUE_CASES)
+def test_cue_features(text: str, cue: str, fires: bool) -> None:
+    vals = dict(zip(learned.cue_names(), learned.cue_features(text)))
+    assert (vals[cue] > 0) == fires, (text, vals)
+    assert all(0.0 <= v <= 1.0 for v in vals.values())
+
+
+def test_packaged_head_matches_the_cue_patterns() -> None:
+    # A head trained before the cue patterns changed would weigh the wrong counts: retrain it.
+    head = json.loads(learned.HEAD_FILE.read_text(encoding="utf-8"))
+    assert head["cue_sha256"] == learned.cue_digest()
+    assert list(head["cues"]) == learned.cue_names()
 
 
 def test_threshold_is_the_highest_meeting_the_recall_target() -> None:
