@@ -112,6 +112,8 @@ def table(
     exclude_set: Optional[str] = typer.Option("mirage_subset_1000", help="Train only on questions outside this set."),
     test_set: Optional[str] = typer.Option("mirage_subset_1000", help="Report only on questions of this set."),
     min_margin: float = typer.Option(0.2, help="Cascade: escalate below this option-probability margin."),
+    c: float = typer.Option(1.0, "--C", help="Inverse L2 strength of the learned router's regressions "
+                            "(smaller: closer to each arm's mean accuracy, for small training sets)."),
 ) -> None:
     """The routing table: every backbone, random, oracle, signal, learned x3, cascade, vote."""
     from medqa.config import load_settings
@@ -127,7 +129,7 @@ def table(
         raise typer.BadParameter(f"{len(overlap)} questions are in both training and test results "
                                  f"(e.g. {sorted(overlap)[0]}); use --exclude-set / --test-set")
     qs = oc.questions(set(train_o.cells) | set(test_o.cells), {**train_o.dataset, **test_o.dataset}, settings)
-    router = fit(train_o, qs, embedder=_embedder(embedder))
+    router = fit(train_o, qs, embedder=_embedder(embedder), C=c)
     rows, notes = tb.build(train_o, test_o, router, qs, min_margin=min_margin)
     summary = tb.summarize(rows, test_o)
     paths = tb.write(out, summary, notes, tb.curve(router, test_o, qs))
