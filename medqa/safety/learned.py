@@ -4,8 +4,8 @@ The rules miss phrasings nobody wrote down ("she's going a dusky colour"); measu
 written after the rules, they caught under two thirds of emergencies. This head catches what
 is *like* the labelled emergencies. The sentence embedding carries meaning; character n-grams
 (TF-IDF, 1-4 characters within words) carry the small words an English-only MiniLM blurs:
-"stopped", "a bit", "已经止血了", "没有". Cue counts (redflags.CUES: settled, well, mild, normal,
-service, acute) pool the synonyms of one idea under one weight, which a thousand rows of n-grams
+"stopped", "a bit", "已经止血了", "没有". Cue counts (redflags.CUES: settled, well, normal, denied,
+acute) pool the synonyms of one idea under one weight, which a thousand rows of n-grams
 cannot learn word by word. Its weights are a packaged JSON file, rebuilt with
 `medqa safety triage-train`; it only ever sees the dev split.
 """

@@ -27,6 +27,8 @@ NEG_EN = _c(
     r"\b(?:no|not|denies|denied|deny|denying|without|negative for|free of|never|absent|didn't|did not"
     r"|doesn't|does not|hasn't|has not|haven't|have not|ruled out)\b"
 )
+NEG_POST_EN = _c(r"^[^.;:!?]{0,80}?\b(?:(?:all|both|were|was|are|is|has been|have been)\s+(?:denied|absent|ruled out)|(?:all|both) negative)\b")
+NEG_POST_ZH = _c(r"^[^，,。；;]{0,20}?(?:均(?:否认|无|未|为?阴性)|都否认|全部否认)")
 NEG_ZH = _c(
     r"没有|没(?!反应|醒|有呼吸)|无(?!力|法|助|效|反应|明显诱因)|否认|未(?!缓解|见好转)|不是|并非|排除"
     r"|不(?=发烧|发热|痛|疼|喘|肿|晕)"
@@ -35,11 +37,14 @@ NEG_ZH = _c(
 HIST_EN = _c(
     r"\b(?:in (?:19|20)\d\d|(?:\d+|a|one|two|three|four|five|six|few|several|many) (?:years?|months?|weeks?) ago"
     r"|years ago|last (?:year|month|week)|as a (?:child|kid|teen(?:ager)?|baby)|history of|h/o|hx of"
-    r"|previous(?:ly)?|prior|used to|once|recovered|resolved|in the past|family history|earlier this year)\b"
+    r"|previous(?:ly)?|prior|used to|once|recovered|resolved|in the past|family history|earlier this year"
+    r"|old (?:stroke|heart attack|mi|infarct|bleed)|residual|long-?standing"
+    r"|(?:was|were|felt|been) (?:fine|ok|okay|better|normal) (?:again )?(?:in|after|within))\b"
 )
 HIST_ZH = _c(
     r"既往|以前|之前|曾经|曾|\d+年前|[一二两三四五六七八九十几多]+年前|年前|个月前|周前|上个月|去年|前年|小时候"
     r"|病史|家族史|(?:19|20)\d\d年|过一次|有过|中过|晕过|休克过|发作过|康复|恢复|缓解了|完全缓解|已经好了|好多了|没事了"
+    r"|遗留|后遗症|老毛病|缓过来|缓过劲"
 )
 # Textbook and hypothetical questions mention red flags without anyone having them.
 HYPO_EN = _c(
@@ -73,6 +78,7 @@ EN_RULES: dict[str, str] = {
         r"|written the letters|(?:going|planning|want) to (?:die|end it)|thinking (?:about|of) (?:suicide|dying|ending it)"
         r"|better off (?:without me|if i (?:was|were) (?:gone|dead)|if i wasn't here)|wish i (?:was|were) dead"
         r"|don't want to (?:be here|wake up) any ?more|(?:gone|dead|die|end it|suicide|kill).{0,40}(?:i|and i) (?:have|got|made) a plan"
+        r"|(?:won't|will not|not) be a burden (?:to (?:anyone|you|everyone) )?(?:much longer|any ?more|for (?:much )?longer)|this is goodbye"
     ),
     "overdose": (
         r"\b(?:took|taken|swallowed|ate|had|drank) (?:[1-9]\d+|[89]|a bunch of|a handful of|a whole (?:bottle|packet|box|pack) of"
@@ -106,7 +112,8 @@ EN_RULES: dict[str, str] = {
         r"|(?:right|left) (?:hand|arm|leg|side) (?:is |keeps |went )?(?:dropping|dead|limp|heavy|numb|useless|won't move|giving way)"
         r"|one side of (?:my|his|her) (?:face|body|mouth)|lopsided (?:face|smile)|(?:face|smile) (?:is |looks )?lopsided"
         r"|sudden(?:ly)? (?:double vision|blind|confused|unable to)"
-        r"|(?:smile|face|mouth) (?:is |looks |went |has gone )?(?:crooked|twisted|drooping|droopy|uneven|lopsided)"
+        r"|(?:smile|face|mouth) (?:is |looks |seems |went |has gone )?(?:a bit |a little |slightly |kind of |sort of |somewhat )?"
+        r"(?:crooked|twisted|drooping|droopy|uneven|lopsided)"
         r"|can't (?:raise|lift|hold|grip|feel|move) (?:his|her|my) (?:right |left )?(?:arm|leg|hand)"
         r"|(?:arm|leg|hand|side of (?:his|her|my) body) (?:\w+ ){0,2}(?:went|going|gone|is) (?:numb|weak|limp|dead)"
         r"|words (?:are |were )?(?:coming out |come out )?(?:wrong|strange|muddled)|speech (?:is |sounds |went )?(?:strange|wrong|funny)"
@@ -150,9 +157,10 @@ ZH_RULES: dict[str, str] = {
     "self_harm": (
         r"自杀(?!风险|倾向|率)|不想活|想死|去死|结束(?:自己的)?生命|割腕|跳楼|跳河|(?<!不会)(?<!不会再)伤害自己|自残|轻生|一了百了"
         r"|活不下去|(?:从|往)楼上跳|跳下去|上吊|割脉|寻死|自尽|不如死了|遗书|撑不下去|一死了之|死了算了|活着没(?:意思|意义)|想消失"
+        r"|不会再(?:麻烦|拖累|打扰)(?:大家|你们|任何人|你)|以后不(?:会)?再(?:拖累|麻烦)(?:大家|你们)|永别了|下辈子再见"
     ),
     "overdose": (
-        r"吃了\d+片|吃了(?:一整瓶|一瓶|整瓶|很多|好多|一把)|误吞|误服|吞了|喝了.{0,4}(?:消毒液|农药|洗洁精|漂白|84|敌敌畏)"
+        r"吃了(?:[1-9]\d+|[89])片|吃了?(?:十|[二三四五六七八九]十|几十|十几|二三十)[几多来]?片|吃多了.{0,4}(?:药|片)|吃了(?:一整瓶|一瓶|整瓶|很多|好多|一把)|误吞|误服|吞了|喝了.{0,4}(?:消毒液|农药|洗洁精|漂白|84|敌敌畏)"
         r"|吸毒过量|药物过量|煤气中毒|一氧化碳中毒|中毒了|误食|(?:吃|吞|喝)(?:了|下)?(?:一|整|半)(?:瓶|盒|板|把)"
         r"|(?:一|整)(?:瓶|盒|板).{0,6}(?:都|全)?(?:吃|吞|喝)(?:了|下)|药.{0,4}(?:都|全)(?:吃|吞)了|吃了(?:太多|过量)"
         r"|(?:吃|吞|喝)了?(?:一|半|整|好几)(?:瓶|盒|板|把).{0,6}(?:药|片|安眠|降压|止痛)"
@@ -161,7 +169,7 @@ ZH_RULES: dict[str, str] = {
         r"喉咙(?:肿|发紧|紧|堵)|喉头水肿|舌头肿|(?:脸|嘴|嘴唇|眼睛|舌头).{0,3}肿(?:起来|得)|(?:脸|嘴唇)(?:和嘴唇|和脸)?(?:都)?肿|是不是过敏性休克|过敏性休克了|过敏.{0,6}呼吸困难"
     ),
     "stroke": (
-        r"口角歪斜|嘴(?:巴)?歪|嘴角歪|言语不清|说话.{0,2}不清|说话含糊|口齿不清|一侧肢体无力|[左右]侧肢体(?:无力|偏瘫|麻木)"
+        r"口角歪斜|嘴(?:巴)?歪|嘴角歪|言语不清|说话.{0,2}不清|说话含糊|口齿不清|(?:说话|讲话|口齿).{0,4}含糊|(?:嘴角|嘴巴|半边脸|一边脸).{0,8}(?:耷拉|下垂)|一侧肢体无力|[左右]侧肢体(?:无力|偏瘫|麻木)"
         r"|偏瘫|失语|半边脸|手抬不起来|中风了|这辈子最痛|突然(?:看不清|失明)|手脚无力|说不出话|讲不出话|口眼歪斜|嘴歪眼斜"
         r"|半身不遂|(?:左|右|一)边.{0,4}(?:动不了|没力气?|没劲|麻木?|无力|不能动)|手脚动不了|突然.{0,4}(?:不会说话|听不懂|站不稳)"
         r"|(?:嘴|脸|嘴角|眼睛).{0,2}(?:也|都)?(?:歪|斜)|(?:筷子|东西|碗|杯子)(?:都)?拿不(?:住|稳)|(?:手|胳膊|腿)(?:都)?抬不起"
@@ -175,12 +183,13 @@ ZH_RULES: dict[str, str] = {
     "unconscious": (
         r"晕倒|昏倒|叫不醒|叫不太醒|昏过去|没醒|失去意识|意识丧失|呼之不应|昏迷|不省人事|摸不到脉搏|没反应|没有反应"
         r"|神志不清|意识不清|倒地|瘫倒|晕过去|不醒人事|怎么叫都不|叫.{0,3}(?:不应|不答应|不醒|没反应)"
-        r"|(?:摔|撞|磕|碰)(?:到|了|伤)?.{0,4}头.{0,30}(?:迷糊|嗜睡|想睡|呕吐|吐了|昏|抽|胡话)|从.{0,6}(?:高处|楼梯|梯子|楼上)(?:摔|掉|跌)"
+        r"|(?:摔|撞|磕|碰)(?:到|了|伤)?.{0,4}头.{0,30}(?:迷糊|嗜睡|想睡|犯困|睡过去|叫不醒|呕吐|吐了|昏|抽|胡话)|从.{0,6}(?:高处|楼梯|梯子|楼上)(?:摔|掉|跌)"
     ),
     "seizure": r"(?<![腿脚])抽搐|(?<![腿脚])抽筋|癫痫.{0,4}发作(?!时)|惊厥|抽动|(?:两眼|眼睛)上翻|翻白眼|口吐白沫|抽风|眼睛发直|(?:浑身|全身)(?:发抖|哆嗦|抖动)",
     "bleeding": (
         r"血止不住|止不住.{0,4}血|出血.{0,8}止不住|一直出血|大出血|血往外喷|吐血|吐了.{0,4}血|黑便|咳出.{0,4}血|咯血"
         r"|大量出血|出血不止|便血|一直(?:出|流)血|血流不止|流血.{0,8}止不住|(?:流|出)了(?:很多|好多|一大摊)血|吐了.{0,4}口血|大血块"
+        r"|(?:全是|都是|满是|一大?(?:摊|滩|盆))鲜?血"
     ),
 }
 # Tier 2: alarm words that on their own, said about someone now, warrant escalation. Broad on
@@ -194,6 +203,8 @@ EN_RULES["alarm"] = (
     r"|(?:shaky|shaking) and (?:sweaty|confused|pale)|hardly (?:waking|breathing|moving)|barely (?:awake|responsive|conscious)"
         r"|swollen shut|tearing pain|waters? (?:have |has )?(?:gone|broken|broke)|overheating"
     r"|(?:\bbp|blood pressure) (?:is |keeps |has been |has |now )?(?:dropping|falling|crashing|plummeting|unrecordable)"
+    r"|(?:skin|legs|knees|arms|hands|feet|she's|he's|is|are|looks|gone|going) (?:all |a bit |really )?mottled"
+    r"|(?:doesn't|does not|didn't|can't) (?:know (?:what (?:year|day) it is|where (?:she|he|they) (?:is|are))|recogni[sz]e (?:me|us|anyone|her|him))"
 )
 ZH_RULES["alarm"] = (
     r"(?:说话|讲话|口齿).{0,4}不(?:利索|清楚|清晰)|(?:左|右)?(?:手|胳膊|腿|脚)(?:突然)?(?:没劲|没力气?|发麻|不听使唤)|肿起来"
@@ -201,7 +212,7 @@ ZH_RULES["alarm"] = (
     r"|剧痛|脸色发青|四肢冰凉|大汗淋漓|胰岛素.{0,6}(?:打多了|过量)|咖啡(?:色|渣)|结束(?:这一切|一切)|嘴唇(?:发)?[青乌紫]"
         r"|(?:吃|吞|喝|咬破|误食)(?:了|下)?.{0,4}(?:凝珠|电池|消毒|农药|洗衣|清洁剂|磁铁|老鼠药|鼠药|干燥剂|酒精)"
         r"|(?:凝珠|电池|消毒液|农药|洗衣液|清洁剂|磁铁|老鼠药|鼠药).{0,6}(?:吃|吞|喝|咬破)(?:了|下)"
-    r"|撕裂(?:样|一样|般)的?(?:疼|痛)|血压.{0,4}(?:测不到|测不出|量不到|量不出|往下掉|一直(?:在)?掉|直线下降|急剧下降|越来越低)"
+    r"|认不出(?:我|人|家里人|家人|我们)|不知道(?:自己在哪|今年是|现在是哪)|撕裂(?:样|一样|般)的?(?:疼|痛)|血压.{0,4}(?:测不到|测不出|量不到|量不出|往下掉|一直(?:在)?掉|直线下降|急剧下降|越来越低)"
     r"|血氧.{0,6}(?:往下掉|一直(?:在)?掉|越来越低|上不去)"
 )
 RULES: list[tuple[str, dict[str, re.Pattern[str]]]] = [
@@ -214,7 +225,7 @@ ALARM = {"en": _c(EN_RULES["alarm"]), "zh": _c(ZH_RULES["alarm"])}
 EN = {
     "chest": _c(
         r"chest (?:pain|pressure|tightness|hurts|is tight|discomfort)|(?:ache|pain|pressure) in the (?:middle|centre|center) of "
-        + _P + r" chest|pain in " + _P + r" chest|pressure in "
+        + _P + r" chest|(?:pain|ache|aching|discomfort|heavy feeling|weight) (?:in|across|on) " + _P + r" chest|pressure in "
         + _P + r" chest|having a heart attack|clutching " + _P + r" chest|crushing|substernal"
         r"|band (?:around|across) " + _P + r" chest|(?:tightness|heaviness|squeezing) in " + _P + r" chest"
         r"|chest (?:feels |is )?(?:heavy|squeezed|tight)"
@@ -306,10 +317,13 @@ PERSON_OR_NOW = {
              r"|外婆|外公|姥姥|姥爷|同事|哥|姐|弟|妹|自己|突然|现在|刚才|怎么办"),
 }
 
-# ---- cues the learned backstop counts (medqa.safety.learned): words that say how bad, how long ago,
-# how settled a message is, pooled so that one weight covers every synonym. They only shape the
-# backstop's score; no cue vetoes anything. Careful with words emergencies use too: "stopped
-# answering texts", "绳子挂好了", "药已经攒好了", "呼吸不正常", "说话不清楚", "含了药也不缓解".
+# ---- cues the learned backstop counts (medqa.safety.learned): words that say how settled, how well,
+# how normal, how denied or how acute a message is, pooled so that one weight covers every synonym.
+# They only shape the backstop's score; no cue vetoes anything. Careful with words emergencies use
+# too: "stopped answering texts", "绳子挂好了", "药已经攒好了", "呼吸不正常", "说话不清楚", "含了药也不缓解".
+# No "mild" (a bit, 有点) or "service" (appointment, 预约) cue: emergencies are told with hedges and
+# as appointment requests ("Probably nothing, but his smile looks a bit lopsided"; a fresh batch,
+# dev5, lost 3 such emergencies to those two cues).
 _NOT_EN = r"(?<!not )(?<!n't )(?<!never )"
 CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "settled": (
@@ -326,17 +340,9 @@ CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         _c(r"能吃能玩|精神(?:很|还|也|都)?(?:好|可以|不错)|在玩|玩积木|吃饭(?:也)?正常|看动画|其他都好|没有其他(?:不适|症状)|没什么感觉"
            r"|没有不舒服|活蹦乱跳|照常|睡得(?:很)?好|能走能吃"),
     ),
-    "mild": (
-        _c(r"\b(?:a bit|a little|slight(?:ly)?|mild(?:ly)?|minor|small|tiny|twinge|niggle|on and off|occasional(?:ly)?|sometimes|now and then)\b"),
-        _c(r"有点|一点|轻微|小口子|偶尔|稍微|一小块|有些|一下下|隐隐"),
-    ),
     "normal": (
         _c(_NOT_EN + r"\b(?:normal|stable|unremarkable|negative|comfortable|room air|afebrile|gcs 15|9[5-9] ?%)"),
         _c(r"(?<!不)正常|平稳|阴性|(?<!不)稳定|神志清|(?<!不)清楚|流利|等大等圆|灵敏|平顺|9[5-9]\s?%|36\.\d|5级"),
-    ),
-    "service": (
-        _c(r"\b(?:book|booking|appointment|prescription|repeat|visiting|parking|follow-up|clinic|discharge|certificate|referral|records?)\b"),
-        _c(r"预约|挂号|复诊|续方|开药|打印|证明|探视|窗口|门诊|出院|报销|医保|病历"),
     ),
     "denied": (
         _c(r"\b(?:denies|denied|denying|negative for|no (?:new |further |other |more )?(?:chest pain|pain|sob|shortness of breath"

@@ -47,9 +47,11 @@ class _Scanner:
                 return s
         return (pos, pos)
 
-    def negated(self, start: int) -> bool:
-        """A negation cue shortly before the match, inside its segment."""
-        s0, _ = self._seg(start)
+    def negated(self, start: int, end: int | None = None) -> bool:
+        """A negation cue shortly before the match, or a list's negation after it ("胸闷、胸痛均否认"), inside its segment."""
+        s0, s1 = self._seg(start)
+        if end is not None and (rf.NEG_POST_ZH if self.lang == "zh" else rf.NEG_POST_EN).search(self.text[end:s1]):
+            return True
         before = self.text[s0:start]
         if self.lang == "zh":
             return bool(rf.NEG_ZH.search(before))
@@ -69,7 +71,7 @@ class _Scanner:
     def find(self, pattern: re.Pattern[str]) -> re.Match[str] | None:
         """First match of pattern that is active now."""
         for m in pattern.finditer(self.text):
-            if m.group(0).strip() and not self.negated(m.start()) and self.current(m.start()):
+            if m.group(0).strip() and not self.negated(m.start(), m.end()) and self.current(m.start()):
                 return m
         return None
 
@@ -147,7 +149,7 @@ def _generic(s: _Scanner) -> str | None:
     """A symptom and a severity or acuity marker in the same current, non-negated clause."""
     symptom, severity = rf.GENERIC[s.lang]
     for m in symptom.finditer(s.text):
-        if s.negated(m.start()) or not s.current(m.start()):
+        if s.negated(m.start(), m.end()) or not s.current(m.start()):
             continue
         s0, s1 = s._seg(m.start())
         sev = severity.search(s.text, s0, s1)

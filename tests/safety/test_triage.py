@@ -27,6 +27,13 @@ EMERGENCIES = [
     ("blood sugar 2.4 and she's confused", "alarm"),
     ("My baby stopped breathing", "breathing"),
     ("我是路人，这里有人突然倒地了，现在没反应", "unconscious"),  # a bystander reporting now stays in
+    # hedges inside a red-flag phrase; counts of tablets in Chinese numerals; veiled goodbyes; new confusion
+    ("His face looks a little lopsided since this morning", "stroke"),
+    ("他说话有点含糊，嘴角往下耷拉", "stroke"),
+    ("他一口气吃了二十几片安眠药", "overdose"),
+    ("我想好了，以后不会再拖累你们了", "self_harm"),
+    ("Grandad has a chest infection and doesn't recognise me today", "alarm"),
+    ("I've had an ache across my chest for an hour and I'm sweating", "chest_pain"),
 ]
 NOT_EMERGENCIES = [
     "No chest pain, just a mild cough for three days",
@@ -54,6 +61,11 @@ NOT_EMERGENCIES = [
     "路人突然倒地时，普通人该怎么帮忙？",  # addressed to anyone, naming no one now
     "患者否认胸闷胸痛、气促，无呼吸困难",  # one negation over a list
     "Sugar was 2.6 before lunch, had juice and the latest blood sugar is 6.1",  # the latest reading decides
+    # a negation written after the list it covers; residual deficits of an old event
+    "发热、咳嗽、胸痛均否认，睡眠可",
+    "Headache, vomiting and neck stiffness were all denied at review",
+    "Residual left leg weakness from an old stroke, can he drive?",
+    "吃了两片布洛芬，可以喝咖啡吗",  # two tablets is not an overdose
 ]
 
 
@@ -84,7 +96,7 @@ def test_labelled_set_is_large_bilingual_and_split() -> None:
     # blind2 was measured once and then folded into dev (training data): its rows keep their ids.
     blind2 = [r for r in rows if r["id"].startswith("blind2-")]
     assert len(blind2) == 80 and {r["split"] for r in blind2} == {"dev"}
-    for batch in ("dev4-", "blind2-"):  # the issue-6 batches: en + zh, both labels
+    for batch in ("dev4-", "dev5-", "blind2-"):  # the issue-6 batches: en + zh, both labels
         part = [r for r in rows if r["id"].startswith(batch)]
         assert {r["lang"] for r in part} == {"en", "zh"} and {r["label"] for r in part} == {0, 1}
     assert all(set(r) >= {"text", "lang", "label", "category", "split"} for r in rows)
