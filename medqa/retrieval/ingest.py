@@ -134,7 +134,7 @@ def _write(store, manifest, origin: str, pending: list,  # noqa: ANN001
         have = store.existing(ids)  # left by a run that died before committing
         todo = [c for c in chunks if c.id not in have]
         if todo:
-            vectors = store.embedder.embed_documents([c.index_text for c in todo])
+            vectors = store.embedder.embed_chunks([c.index_text for c in todo])
             store.upsert([c.id for c in todo], vectors, [c.text for c in todo],
                          [c.metadata(origin) for c in todo])
             written.update(c.id for c in todo)

@@ -21,7 +21,7 @@ from typing import Iterator
 import numpy as np
 
 from medqa.data import sha256_file
-from medqa.retrieval.embeddings import Embedder
+from medqa.retrieval.embeddings import CHUNK_MAX_TOKENS, Embedder
 
 # Bump when the conversion changes: old cache files are then ignored, not loaded.
 RECIPE = "minilm-eager-bertfuse-int8pc-u8-v1"
@@ -148,6 +148,7 @@ class OnnxEmbedder(Embedder):
         self.model_path = ensure_onnx(model_dir, cache_dir)
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self.tokenizer.enable_truncation(MAX_TOKENS)
+        self.chunk_max_tokens = min(CHUNK_MAX_TOKENS, MAX_TOKENS)
         self.tokenizer.no_padding()  # we pad each length bucket ourselves
         threads = threads or min(os.cpu_count() or 1, 4)
 
@@ -176,12 +177,18 @@ class OnnxEmbedder(Embedder):
         return np.asarray(out, dtype=np.float32)
 
     def embed_documents(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        return self._embed(texts, batch_size, MAX_TOKENS)
+
+    def embed_chunks(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        return self._embed(texts, batch_size, self.chunk_max_tokens)
+
+    def _embed(self, texts: list[str], batch_size: int, max_tokens: int) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
         # Identical chunks (boilerplate, twin documents) are embedded once.
         unique = list(dict.fromkeys(texts))
-        ids = [e.ids for e in self.tokenizer.encode_batch(unique)]
+        ids = self.token_ids(unique, max_tokens)
         # Length buckets: sort by token count so a batch pads to its own longest text.
         order = sorted(range(len(unique)), key=lambda i: len(ids[i]))
         vecs = np.zeros((len(unique), self.dim), dtype=np.float32)
@@ -192,6 +199,12 @@ class OnnxEmbedder(Embedder):
         where = {t: i for i, t in enumerate(unique)}
         out[:] = vecs[[where[t] for t in texts]]
         return out
+
+    def token_ids(self, texts: list[str], max_tokens: int = MAX_TOKENS) -> list[list[int]]:
+        """Token ids of each text, cut at max_tokens as the tokenizer cuts: [CLS], the
+        first wordpieces, [SEP] (the tests hold them against sentence-transformers')."""
+        ids = [e.ids for e in self.tokenizer.encode_batch(texts)]  # cut at MAX_TOKENS
+        return [x if len(x) <= max_tokens else x[:max_tokens - 1] + x[-1:] for x in ids]
 
     def embed_query(self, text: str) -> np.ndarray:
         ids = self.tokenizer.encode(text).ids

@@ -12,6 +12,7 @@ import pytest
 
 from medqa.errors import UnknownName
 from medqa.retrieval.embeddings import (
+    CHUNK_MAX_TOKENS,
     ChromaEmbedding,
     Embedder,
     embedder_names,
@@ -57,13 +58,38 @@ def reference() -> Embedder:
     return get_embedder("minilm-st")
 
 
-def test_tokens_match_sentence_transformers(fast, reference, texts):
-    """Same ids as the reference tokenizer, truncated at the model's 256 tokens."""
-    ours = [e.ids for e in fast.tokenizer.encode_batch(texts)]
-    theirs = reference.model.tokenize(texts)["input_ids"].tolist()
-    assert max(map(len, ours)) == 256
+@pytest.mark.parametrize("max_tokens", [256, CHUNK_MAX_TOKENS])
+def test_tokens_match_sentence_transformers(fast, reference, texts, max_tokens):
+    """Same ids as the reference tokenizer cut at the same length: the model's 256
+    (documents, queries) and 128 (index chunks)."""
+    ours = fast.token_ids(texts, max_tokens)
+    full = reference.model.max_seq_length
+    reference.model.max_seq_length = max_tokens
+    try:
+        theirs = reference.model.tokenize(texts)["input_ids"].tolist()
+    finally:
+        reference.model.max_seq_length = full
+    assert max(map(len, ours)) == max_tokens  # some texts are longer: they were cut
     for a, b in zip(ours, theirs):
         assert a == [t for t in b if t != 0]
+
+
+def test_chunks_are_cut_at_128_tokens(fast, reference, texts):
+    """embed_chunks = embed_documents for short texts; long ones lose their tail, as the
+    reference does at the same length; other callers keep 256."""
+    lengths = [len(x) for x in fast.token_ids(texts)]
+    short = [t for t, n in zip(texts, lengths) if n <= CHUNK_MAX_TOKENS]
+    long = [t for t, n in zip(texts, lengths) if n > CHUNK_MAX_TOKENS]
+    assert short and long and fast.chunk_max_tokens == reference.chunk_max_tokens == 128
+    np.testing.assert_allclose(fast.embed_chunks(short, batch_size=1),
+                               fast.embed_documents(short, batch_size=1), atol=1e-5)
+    cut, whole = fast.embed_chunks(long, batch_size=1), fast.embed_documents(long, batch_size=1)
+    cos = np.sum(cut * whole, axis=1)
+    assert cos.max() < 0.9999 and cos.min() > 0.5  # the tail is gone, the topic is not
+    ref = reference.embed_chunks(long)
+    assert np.sum(cut * ref, axis=1).min() >= 0.98  # the reference cut at 128 agrees
+    assert reference.model.max_seq_length == 256  # and is back to its own limit
+    assert np.sum(reference.embed_documents(long) * whole, axis=1).min() >= 0.98
 
 
 def test_fast_agrees_with_reference(fast, reference, texts):

@@ -71,10 +71,10 @@ def test_chroma_equals_brute_force_cosine(rsettings):
     stored = r._index.store.col.get(include=["embeddings"])
     ids, matrix = stored["ids"], np.asarray(stored["embeddings"], dtype=np.float32)
     emb = get_embedder("minilm-st")
-    # what was stored is the model's vector of title + heading + text
+    # what was stored is the model's vector of title + heading + text, cut as index chunks
     first = chunk_document(next(iter(load_source("medquad", rsettings))), 1000, 100)[0]
     assert matrix[ids.index(first.id)] == pytest.approx(
-        emb.embed_documents([first.index_text])[0], abs=1e-5)
+        emb.embed_chunks([first.index_text])[0], abs=1e-5)
     for q in ("What are the symptoms of leukemia?", "How is breast cancer treated?",
               "Who is at risk for lung cancer?"):
         cos = matrix @ emb.embed_query(q)
