@@ -51,6 +51,31 @@ def triage_train_cmd() -> None:
                f"{cv['head_recall_on_rule_misses']}")
 
 
+@safety_app.command("triage-cv")
+def triage_cv_cmd() -> None:
+    """Cross-validate the backstop's design on dev: out-of-fold, and grouped by the batch a row was written in."""
+    from medqa.safety import learned
+    from medqa.safety.evaluate import load_triage_set
+
+    rows = [r for r in load_triage_set() if r["split"] == "dev"]
+    rep = learned.cross_validate(rows)
+    typer.echo(f"dev {len(rows)} rows; threshold {rep['threshold']} (out-of-fold head recall >= {learned.TARGET_RECALL})")
+    typer.echo(f"{'':<27}{'precision':>10}{'recall':>8}{'FP':>5}{'FN':>5}{'neg':>6}")
+
+    def line(name: str, c: dict) -> None:
+        typer.echo(f"{name:<27}{_pct(c['precision']):>10}{_pct(c['recall']):>8}{c['false_positives']:>5}"
+                   f"{c['false_negatives']:>5}{c['negatives']:>6}")
+
+    for lang, c in rep["out_of_fold"].items():
+        line(f"out-of-fold {lang}", c)
+    grouped = rep["grouped"]
+    for batch, c in grouped.items():
+        if batch != "all":
+            line(f"held out {batch} ({c['threshold']:.2f})", c)
+    for lang, c in grouped["all"].items():
+        line(f"grouped {lang}", c)
+
+
 @safety_app.command("phi-eval")
 def phi_eval_cmd(
     notes: int = typer.Option(600, help="How many synthetic notes (half en_US, half zh_CN)."),

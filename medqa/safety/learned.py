@@ -245,6 +245,65 @@ def train(rows: list[dict], embedder: str = "minilm-st", folds: int = 5, seed: i
                                 "head_recall_on_rule_misses": f"{int((flagged & missed_by_rules).sum())}/{int(missed_by_rules.sum())}"}}
 
 
+def batch_of(row_id: str) -> str:
+    """The batch a dev row was written in, read from its id: "dev4-017" -> "dev4"; the first rows
+    ("en-", "zh-", written with the rules) -> "first"; the four old blind batches ("blind-000".."blind-179", 45 rows each) -> "oldblind0".."oldblind3"."""
+    prefix, _, num = row_id.rpartition("-")
+    if prefix in ("en", "zh"):
+        return "first"
+    if prefix == "blind":
+        return f"oldblind{int(num) // 45}"
+    return prefix
+
+
+def _counts(flagged, y, langs) -> dict:  # noqa: ANN001 - numpy arrays
+    out = {}
+    for lang in ("all", "en", "zh"):
+        m = langs == lang if lang != "all" else langs == langs
+        tp, fp = int((flagged & (y == 1) & m).sum()), int((flagged & (y == 0) & m).sum())
+        fn = int((~flagged & (y == 1) & m).sum())
+        out[lang] = {"precision": round(tp / max(tp + fp, 1), 3), "recall": round(tp / max(tp + fn, 1), 3),
+                     "false_positives": fp, "false_negatives": fn, "negatives": int(((y == 0) & m).sum())}
+    return out
+
+
+def cross_validate(rows: list[dict], embedder: str = "minilm-st") -> dict:
+    """The whole triage (rules, then this design's head) scored by heads that never saw the message.
+
+    "out_of_fold": 3 x 5 stratified folds, the threshold picked as in `train`. "grouped": each batch
+    written after the rules held out in turn, the head and its threshold fitted on the other rows
+    (the first rows, written with the rules, always train). Rules are as they are: they were written
+    on dev, so the rule part of these numbers is in-sample."""
+    import numpy as np
+
+    from medqa.safety.triage import general_question, rules_only
+
+    texts = [r["text"] for r in rows]
+    emb = np.asarray(_embed(texts, embedder))
+    y = np.asarray([r["label"] for r in rows])
+    langs = np.asarray([r["lang"] for r in rows])
+    asked = np.asarray([not general_question(r["text"], r["lang"]) for r in rows])
+    rule = np.asarray([rules_only(r["text"], r["lang"]).emergency for r in rows])
+    oof = out_of_fold(rows, emb)
+    th = pick_threshold(oof[asked], y[asked])
+    report = {"threshold": th, "out_of_fold": _counts(rule | (asked & (oof >= th)), y, langs), "grouped": {}}
+    batches = np.asarray([batch_of(r["id"]) for r in rows])
+    flagged, held = np.zeros(len(rows), bool), np.zeros(len(rows), bool)
+    for batch in dict.fromkeys(batches):
+        if batch == "first":
+            continue
+        te, tr = batches == batch, batches != batch
+        train_rows = [rows[i] for i in np.flatnonzero(tr)]
+        inner = out_of_fold(train_rows, emb[tr], repeats=1)
+        bth = pick_threshold(inner[asked[tr]], y[tr][asked[tr]])
+        clf, vec = _fit([r["text"] for r in train_rows], emb[tr], y[tr])
+        p = clf.predict_proba(_features([texts[i] for i in np.flatnonzero(te)], emb[te], vec)[0])[:, 1]
+        flagged[te], held[te] = rule[te] | (asked[te] & (p >= bth)), True
+        report["grouped"][batch] = {"threshold": bth, **_counts(flagged[te], y[te], langs[te])["all"]}
+    report["grouped"]["all"] = _counts(flagged[held], y[held], langs[held])
+    return report
+
+
 def save(head: dict, path: Path = HEAD_FILE) -> None:
     """Write the head where the package finds it, and forget any loaded one."""
     global _head, _unavailable

@@ -48,7 +48,7 @@ class _Scanner:
         return (pos, pos)
 
     def negated(self, start: int, end: int | None = None) -> bool:
-        """A negation cue shortly before the match, or a list's negation after it ("胸闷、胸痛均否认"), inside its segment."""
+        """A negation cue shortly before the match, or after a list ("胸闷、胸痛均否认"), inside its segment."""
         s0, s1 = self._seg(start)
         if end is not None and (rf.NEG_POST_ZH if self.lang == "zh" else rf.NEG_POST_EN).search(self.text[end:s1]):
             return True

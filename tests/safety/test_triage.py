@@ -34,6 +34,8 @@ EMERGENCIES = [
     ("我想好了，以后不会再拖累你们了", "self_harm"),
     ("Grandad has a chest infection and doesn't recognise me today", "alarm"),
     ("I've had an ache across my chest for an hour and I'm sweating", "chest_pain"),
+    ("哮喘发了，喷了三次药还是喘，话都说不连贯", "breathing"),  # asthma not responding to the reliever
+    ("吃了虾以后喉咙快要堵住了", "anaphylaxis"),
 ]
 NOT_EMERGENCIES = [
     "No chest pain, just a mild cough for three days",
@@ -66,6 +68,8 @@ NOT_EMERGENCIES = [
     "Headache, vomiting and neck stiffness were all denied at review",
     "Residual left leg weakness from an old stroke, can he drive?",
     "吃了两片布洛芬，可以喝咖啡吗",  # two tablets is not an overdose
+    "喷了药好多了，不喘了",
+    "感冒了喉咙有点紧",
 ]
 
 
@@ -96,7 +100,7 @@ def test_labelled_set_is_large_bilingual_and_split() -> None:
     # blind2 was measured once and then folded into dev (training data): its rows keep their ids.
     blind2 = [r for r in rows if r["id"].startswith("blind2-")]
     assert len(blind2) == 80 and {r["split"] for r in blind2} == {"dev"}
-    for batch in ("dev4-", "dev5-", "blind2-"):  # the issue-6 batches: en + zh, both labels
+    for batch in ("dev4-", "dev5-", "dev6-", "blind2-"):  # the issue-6 batches: en + zh, both labels
         part = [r for r in rows if r["id"].startswith(batch)]
         assert {r["lang"] for r in part} == {"en", "zh"} and {r["label"] for r in part} == {0, 1}
     assert all(set(r) >= {"text", "lang", "label", "category", "split"} for r in rows)

@@ -100,6 +100,13 @@ def test_threshold_is_the_highest_meeting_the_recall_target() -> None:
     assert learned.pick_threshold(oof, y, target=0.75) == 0.7
 
 
+def test_batch_of_reads_the_writing_batch_from_the_id() -> None:
+    assert learned.batch_of("dev4-017") == "dev4"
+    assert learned.batch_of("blind2-004") == "blind2"
+    assert learned.batch_of("en-012") == learned.batch_of("zh-140") == "first"
+    assert [learned.batch_of(f"blind-{i:03d}") for i in (0, 44, 45, 179)] == ["oldblind0", "oldblind0", "oldblind1", "oldblind3"]
+
+
 def test_packaged_head_was_trained_on_dev_only() -> None:
     from medqa.safety.evaluate import load_triage_set
 
