@@ -79,6 +79,7 @@ EN_RULES: dict[str, str] = {
         r"|better off (?:without me|if i (?:was|were) (?:gone|dead)|if i wasn't here)|wish i (?:was|were) dead"
         r"|don't want to (?:be here|wake up) any ?more|(?:gone|dead|die|end it|suicide|kill).{0,40}(?:i|and i) (?:have|got|made) a plan"
         r"|(?:won't|will not|not) be a burden (?:to (?:anyone|you|everyone) )?(?:much longer|any ?more|for (?:much )?longer)|this is goodbye"
+        r"|\bligature\b|\bnoose\b|tried to hang|found hanging|(?:rope|cord|belt|scarf) (?:tied )?(?:a)?round (?:my|his|her|their) neck"
     ),
     "overdose": (
         r"\b(?:took|taken|swallowed|ate|had|drank) (?:[1-9]\d+|[89]|a bunch of|a handful of|a whole (?:bottle|packet|box|pack) of"
@@ -241,10 +242,13 @@ EN = {
         r"fever|febrile|temperature (?:of )?(?:3[89]|4[01])|temp (?:of )?(?:3[89]|4[01])|feels? (?:very )?hot|hot to (?:the )?touch"
         r"|\b(?:3[89]|4[01])(?:\.\d)?\s?(?:°|degrees|c\b)|\b3[89]\.\d\b"
     ),
-    "pregnant": _c(r"\bpregnant\b|after giving birth|gave birth|postpartum|post-partum"),
+    "pregnant": _c(r"\bpregnant\b|after giving birth|gave birth|postpartum|post-partum"
+                   r"|\b(?:1[2-9]|[23]\d|4[0-2]) ?(?:wks?|weeks)\b|felt (?:the |my )?baby move|fetal movements?"),
     "pregnancy_symptom": _c(
         r"bleed|severe (?:\w+ )?pain|abdominal pain|sharp .{0,20}pain|(?:bad|severe) headache|blurred vision"
         r"|waters? broke|stopped moving|not moving|reduced (?:fetal |baby )?movements|soaking a pad|headache|vision|seizure|fit"
+        r"|(?:haven'?t|have not|not|never|didn'?t|can'?t|cannot) (?:felt|feel|feeling) (?:the |my |her |him )?baby move"
+        r"|baby (?:hasn'?t|has not|isn'?t|is not) (?:moved|moving|kicking)|no (?:fetal |baby )?movements?"
     ),
     "neck_stiff": _c(r"stiff neck|neck stiffness|rash that doesn't fade|non-blanching|purple rash"),
 }

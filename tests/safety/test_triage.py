@@ -96,7 +96,7 @@ def test_labelled_set_is_large_bilingual_and_split() -> None:
     rows = load_triage_set()
     assert len(rows) >= 300
     assert {r["lang"] for r in rows} == {"en", "zh"}
-    assert {r["split"] for r in rows} == {"dev", "heldout", "blind"}
+    assert {r["split"] for r in rows} == {"dev", "heldout", "blind", "blind3"}
     # blind2 was measured once and then folded into dev (training data): its rows keep their ids.
     blind2 = [r for r in rows if r["id"].startswith("blind2-")]
     assert len(blind2) == 80 and {r["split"] for r in blind2} == {"dev"}
@@ -110,12 +110,24 @@ def test_labelled_set_is_large_bilingual_and_split() -> None:
 @pytest.mark.slow
 def test_metrics_on_unseen_splits_meet_recall_target() -> None:
     # Rules + learned backstop (n-grams + MiniLM). Recall is the safety-critical number.
-    report = triage_eval(splits=("heldout", "blind"))  # dev was written with the rules; these were not
-    for split in ("heldout", "blind"):
+    report = triage_eval(splits=("heldout", "blind", "blind3"))  # dev was written with the rules; these were not
+    for split in ("heldout", "blind", "blind3"):
         assert report.scores[split].recall >= 0.98, (split, report.scores[split])
     # Precision floors just under what was measured (evals/triage/README.md): held-out 0.98, blind 0.92.
     assert report.scores["heldout"].precision >= 0.95
     assert report.scores["blind"].precision >= 0.90
+    # blind3 (independent writer): first measured P 0.796 R 0.956; two rule classes fixed since.
+    assert report.scores["blind3"].precision >= 0.78
+
+
+@pytest.mark.parametrize("text", [
+    "Bed 7: pt found with a ligature around neck, removed by HCA, GCS 15, says she will do it again",
+    "found him with a cord round his neck in the garage",
+    "im 29 wks and i havent felt the baby move at all since yesterday evening",
+    "32 weeks, baby hasn't moved all day",
+])
+def test_ligature_and_absent_fetal_movement_are_emergencies(text: str) -> None:
+    assert triage(text).emergency
 
 
 # A general question names nobody who has the red flag, so the learned backstop may not overrule it.
