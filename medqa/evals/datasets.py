@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Mapping
@@ -87,7 +87,7 @@ def _load_mirage_train(mirage_path: Path, subset_path: Path) -> tuple[EvalItem, 
     for task in MIRAGE_TASKS:
         items = [it for it in _load_mirage(mirage_path) if it.task == task and it.id not in held_out]
         random.Random(f"{TRAIN_SEED}-{task}").shuffle(items)
-        out.extend(EvalItem(**{**it.__dict__, "dataset": "mirage_train"}) for it in items)
+        out.extend(replace(it, dataset="mirage_train") for it in items)
     return tuple(out)
 
 

@@ -96,11 +96,8 @@ def rank(question: str, bm25_rows: Sequence[int], dense_rows: Sequence[int], ind
     by_doc: dict[int, list[int]] = defaultdict(list)
     for row in sorted(chunk, key=lambda r: -chunk[r]):
         by_doc[index.doc_of[row]].append(row)
-    if p.doc_rest:
-        doc_score = {d: chunk[rows[0]] + p.doc_rest * sum(chunk[r] for r in rows[1:])
-                     for d, rows in by_doc.items()}
-    else:
-        doc_score = {d: chunk[rows[0]] for d, rows in by_doc.items()}
+    doc_score = {d: chunk[rows[0]] + p.doc_rest * sum(chunk[r] for r in rows[1:])
+                 for d, rows in by_doc.items()}
     if p.title or p.title_exact:
         hits = index.titles_in(question)
         longest = max(hits.values(), default=0)

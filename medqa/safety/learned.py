@@ -234,14 +234,13 @@ def train(rows: list[dict], embedder: str = "minilm-st", folds: int = 5, seed: i
     # What dev says about the whole triage with a head that never saw the message.
     rule = np.asarray([rules_only(r["text"], r["lang"]).emergency for r in rows])
     flagged = rule | (asked & (oof >= best))
-    tp, fp = int((flagged & (y == 1)).sum()), int((flagged & (y == 0)).sum())
+    langs = np.asarray([r["lang"] for r in rows])
     missed_by_rules = (y == 1) & ~rule
     clf, vec = _fit([r["text"] for r in rows], emb, y)
     digest = hashlib.sha256("\n".join(r["text"] for r in rows).encode()).hexdigest()
     return {"embedder": embedder, "threshold": best, **export(clf, vec),
             "trained_on": {"rows": len(rows), "sha256": digest}, "oof_threshold_target_recall": TARGET_RECALL,
-            "dev_out_of_fold": {"precision": round(tp / max(tp + fp, 1), 3), "recall": round(tp / max(int(y.sum()), 1), 3),
-                                "false_positives": fp,
+            "dev_out_of_fold": {**_counts(flagged, y, langs)["all"],
                                 "head_recall_on_rule_misses": f"{int((flagged & missed_by_rules).sum())}/{int(missed_by_rules.sum())}"}}
 
 
@@ -257,13 +256,16 @@ def batch_of(row_id: str) -> str:
 
 
 def _counts(flagged, y, langs) -> dict:  # noqa: ANN001 - numpy arrays
+    """Precision, recall and confusion counts, overall and per language."""
+    from medqa.safety.evaluate import Scores
+
     out = {}
     for lang in ("all", "en", "zh"):
         m = langs == lang if lang != "all" else langs == langs
-        tp, fp = int((flagged & (y == 1) & m).sum()), int((flagged & (y == 0) & m).sum())
-        fn = int((~flagged & (y == 1) & m).sum())
-        out[lang] = {"precision": round(tp / max(tp + fp, 1), 3), "recall": round(tp / max(tp + fn, 1), 3),
-                     "false_positives": fp, "false_negatives": fn, "negatives": int(((y == 0) & m).sum())}
+        s = Scores(tp=int((flagged & (y == 1) & m).sum()), fp=int((flagged & (y == 0) & m).sum()),
+                   fn=int((~flagged & (y == 1) & m).sum()), tn=int((~flagged & (y == 0) & m).sum()))
+        out[lang] = {"precision": round(s.precision, 3), "recall": round(s.recall, 3),
+                     "false_positives": s.fp, "false_negatives": s.fn, "negatives": s.fp + s.tn}
     return out
 
 
