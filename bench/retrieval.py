@@ -147,12 +147,14 @@ def bench_ingest(settings, docs: int, slices: int) -> None:  # noqa: ANN001
     rm, rl = n_ours / ours.wall, n_theirs / theirs.wall
     print(f"\nIngest: {len(documents)} MedQuAD documents spread over the corpus = {n_ours} "
           f"chunks, in {slices} slices taken in turn (full corpus: {total:,} chunks)")
-    print(f"{'path':<52}{'chunks/s':>10}{'CPU ms/chunk':>14}{'full corpus (min)':>19}")
-    print(f"{'medqa ingest (' + r.embedding_model + ')':<52}{rm:>10.1f}"
+    cut = get_embedder(r.embedding_model).chunk_max_tokens or "all"
+    print(f"{'path':<60}{'chunks/s':>10}{'CPU ms/chunk':>14}{'full corpus (min)':>19}")
+    print(f"{f'medqa ingest ({r.embedding_model}, chunks cut at {cut} tokens)':<60}{rm:>10.1f}"
           f"{ours.cpu / n_ours * 1000:>14.1f}{total / rm / 60:>19.1f}")
-    print(f"{'LangChain Chroma.from_documents, ' + kind[:18]:<52}{rl:>10.1f}"
+    print(f"{'LangChain Chroma.from_documents, ' + kind[:21] + ' (256)':<60}{rl:>10.1f}"
           f"{theirs.cpu / n_theirs * 1000:>14.1f}{total / rl / 60:>19.1f}")
     print(f"ratio medqa / LangChain: {rm / rl:.2f}x wall, {theirs.cpu / ours.cpu:.2f}x CPU time")
+    print(f"LangChain embeddings: {kind}")
 
 
 def pct(values: list[float], q: float) -> float:

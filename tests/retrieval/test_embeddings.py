@@ -169,3 +169,17 @@ def test_registered_embedder_serves_chroma(fast, tmp_path):
     q = fast.embed_query("trouble breathing and wheezing")
     brute = np.argsort(-(fast.embed_documents(docs) @ q))
     assert hit["ids"][0] == [["g", "a", "d"][i] for i in brute]
+
+
+def test_int8_weights_cannot_saturate_avx2_sums(fast):
+    """Weights stay within +-64 (u8 activations x s8 weights add pairs in int16 on AVX2:
+    255 * 64 * 2 fits, 255 * 127 * 2 does not) and no fused SkipLayerNormalization is left."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(fast.model_path))
+    weights = [numpy_helper.to_array(t) for t in model.graph.initializer
+               if t.data_type == onnx.TensorProto.INT8]
+    assert len(weights) >= 6 * 4  # every layer's QKV, output, and two FFN matrices
+    assert max(int(np.abs(w.astype(np.int32)).max()) for w in weights) <= 64
+    assert "SkipLayerNormalization" not in {n.op_type for n in model.graph.node}
