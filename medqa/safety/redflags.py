@@ -147,7 +147,7 @@ EN_RULES: dict[str, str] = {
     "bleeding": (
         r"won't stop bleeding|bleeding (?:that )?(?:won't|doesn't|does not|will not) stop|bleeding (?:heavily|profusely)"
         r"|heavy bleeding|blood (?:is )?spurting|spurting blood|(?:vomiting|throwing up|coughing up|cough(?:ing)? up) "
-        r"(?:lots of |a lot of )?blood|black tarry stool|soaking through|bleeding a lot|massive bleed"
+        r"(?:lots of |a lot of )?blood|black tarry stool|\bmela?ena\b|soaking through|bleeding a lot|massive bleed"
         r"|haemorrhag|hemorrhag|blood (?:is )?(?:pouring|gushing|everywhere|pumping)|(?:pouring|gushing) blood"
         r"|(?:bleed\w*|blood).{0,40}(?:not stopping|won't stop|doesn't stop|can't stop|isn't stopping|keeps coming)"
         r"|lost a lot of blood|pool of blood|bleeding (?:badly|everywhere|a lot|non-?stop)|(?:large|big|huge) (?:blood )?clots"

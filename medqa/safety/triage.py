@@ -54,7 +54,10 @@ class _Scanner:
             return True
         before = self.text[s0:start]
         if self.lang == "zh":
-            return bool(rf.NEG_ZH.search(before))
+            # The cue must start before the match, but its lookahead sees the match: "不(?=发烧)"
+            # in "也不发烧" negates, "没(?!反应)" in "叫他没反应" does not.
+            window = self.text[s0:min(s1, start + 3)]
+            return any(m.start() < start - s0 for m in rf.NEG_ZH.finditer(window))
         # "denies SOB, fever or chest pain": a cue reaches a short list, not a whole sentence.
         window = " ".join(before.split()[-rf.NEG_WINDOW_EN:])
         return bool(rf.NEG_EN.search(window))

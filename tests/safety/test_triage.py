@@ -96,7 +96,7 @@ def test_labelled_set_is_large_bilingual_and_split() -> None:
     rows = load_triage_set()
     assert len(rows) >= 300
     assert {r["lang"] for r in rows} == {"en", "zh"}
-    assert {r["split"] for r in rows} == {"dev", "heldout", "blind", "blind3"}
+    assert {r["split"] for r in rows} == {"dev", "heldout", "blind", "blind3", "blind4"}
     # blind2 was measured once and then folded into dev (training data): its rows keep their ids.
     blind2 = [r for r in rows if r["id"].startswith("blind2-")]
     assert len(blind2) == 80 and {r["split"] for r in blind2} == {"dev"}
@@ -110,14 +110,16 @@ def test_labelled_set_is_large_bilingual_and_split() -> None:
 @pytest.mark.slow
 def test_metrics_on_unseen_splits_meet_recall_target() -> None:
     # Rules + learned backstop (n-grams + MiniLM). Recall is the safety-critical number.
-    report = triage_eval(splits=("heldout", "blind", "blind3"))  # dev was written with the rules; these were not
-    for split in ("heldout", "blind", "blind3"):
+    report = triage_eval(splits=("heldout", "blind", "blind3", "blind4"))  # dev was written with the rules; these were not
+    for split in ("heldout", "blind", "blind3", "blind4"):
         assert report.scores[split].recall >= 0.98, (split, report.scores[split])
     # Precision floors just under what was measured (evals/triage/README.md): held-out 0.98, blind 0.92.
     assert report.scores["heldout"].precision >= 0.95
     assert report.scores["blind"].precision >= 0.90
     # blind3 (independent writer): first measured P 0.796 R 0.956; two rule classes fixed since.
     assert report.scores["blind3"].precision >= 0.78
+    # blind4 (another independent writer): first measured P 0.882 R 0.968; melaena and "也不发烧" fixed since.
+    assert report.scores["blind4"].precision >= 0.88
 
 
 @pytest.mark.parametrize("text", [
@@ -185,3 +187,14 @@ NO_BODY_WORD = [
 def test_backstop_hears_emergencies_without_a_body_word(text: str) -> None:
     assert not rules_only(text).emergency  # the rules miss them: only the backstop can catch them
     assert triage(text).emergency
+
+
+@pytest.mark.parametrize("text,emergency", [
+    ("pt 70M, melaena since this morning, dizzy on standing", True),
+    ("他这几天状态挺好，也不发烧，下周化疗要提前抽血吗", False),  # 不 negates 发烧 across the cue's lookahead
+    ("化疗后第7天，今天发烧38.9度", True),
+])
+def test_blind4_rule_classes(text: str, emergency: bool) -> None:
+    from medqa.safety.triage import rules_only
+
+    assert rules_only(text).emergency is emergency
