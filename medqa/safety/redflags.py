@@ -91,6 +91,7 @@ EN_RULES: dict[str, str] = {
         r"|ecstasy|mdma|cocaine|heroin|ketamine|drugs|speed|pills)|\boverdosed\b|(?:took|taken|had) an overdose|\boverdose of\b"
         r"|\b(?:swallowed|drank|ingested|ate) (?:some |a |an |my |the |his |her )?(?:\w+ ){0,5}"
         r"(?:bleach|pills|tablets|battery|batteries|poison|pesticide|antifreeze|detergent|cleaner|iron tablets)"
+        r"|\bswallow(?:ed)?\b.{0,50}\b(?:button |coin |disc |flat )?batter(?:y|ies)\b|\bmagnets?\b.{0,30}\bswallowed\b|\bswallowed\b.{0,30}\bmagnets\b"
         r"|carbon monoxide|\bdouble dose of warfarin|\b(?:been|was|is|got) poisoned|\bpoison(?:ing)? (?:control|centre|center)"
         r"|(?:ate|drank|swallowed) (?:some )?(?:\w+ ){0,2}(?:mushrooms|berries|weed killer|paraffin|lamp oil|rat poison)"
     ),
@@ -187,7 +188,7 @@ ZH_RULES: dict[str, str] = {
         r"|神志不清|意识不清|倒地|瘫倒|晕过去|不醒人事|怎么叫都不|叫.{0,3}(?:不应|不答应|不醒|没反应)"
         r"|(?:摔|撞|磕|碰)(?:到|了|伤)?.{0,4}头.{0,30}(?:迷糊|嗜睡|想睡|犯困|睡过去|叫不醒|呕吐|吐了|昏|抽|胡话)|从.{0,6}(?:高处|楼梯|梯子|楼上)(?:摔|掉|跌)"
     ),
-    "seizure": r"(?<![腿脚])抽搐|(?<![腿脚])抽筋|癫痫.{0,4}发作(?!时)|惊厥|抽动|(?:两眼|眼睛)上翻|翻白眼|口吐白沫|抽风|眼睛发直|(?:浑身|全身)(?:发抖|哆嗦|抖动)",
+    "seizure": r"(?<![腿脚])抽搐|(?<![腿脚])(?<![腿脚].)(?<![腿脚]..)抽筋|癫痫.{0,4}发作(?!时)|惊厥|抽动|(?:两眼|眼睛)上翻|翻白眼|口吐白沫|抽风|眼睛发直|(?:浑身|全身)(?:发抖|哆嗦|抖动)",
     "bleeding": (
         r"血止不住|止不住.{0,4}血|出血.{0,8}止不住|一直出血|大出血|血往外喷|吐血|吐了.{0,4}血|黑便|咳出.{0,4}血|咯血"
         r"|大量出血|出血不止|便血|一直(?:出|流)血|血流不止|流血.{0,8}止不住|(?:流|出)了(?:很多|好多|一大摊)血|吐了.{0,4}口血|大血块"
