@@ -39,7 +39,7 @@ class TriageReport:
 
 
 def load_triage_set(path: Path | None = None) -> list[dict]:
-    """The labelled rows: id, text, lang, label (1 = emergency), category, split (dev | heldout | blind | blind3 | blind4 | blind4b)."""
+    """The labelled rows: id, text, lang, label (1 = emergency), category, split (dev for fitting; heldout and the blind batches for measuring, see evals/triage/README.md)."""
     path = Path(path or TRIAGE_SET)
     if not path.is_file():
         raise DataMissing(f"Triage set not found at {path}.", "Run from a checkout that has evals/triage/.")

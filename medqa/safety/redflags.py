@@ -91,7 +91,7 @@ EN_RULES: dict[str, str] = {
         r"|ecstasy|mdma|cocaine|heroin|ketamine|drugs|speed|pills)|\boverdosed\b|(?:took|taken|had) an overdose|\boverdose of\b"
         r"|\b(?:swallowed|drank|ingested|ate) (?:some |a |an |my |the |his |her )?(?:\w+ ){0,5}"
         r"(?:bleach|pills|tablets|battery|batteries|poison|pesticide|antifreeze|detergent|cleaner|iron tablets)"
-        r"|\bswallow(?:ed)?\b.{0,50}\b(?:button |coin |disc |flat )?batter(?:y|ies)\b|\bmagnets?\b.{0,30}\bswallowed\b|\bswallowed\b.{0,30}\bmagnets\b"
+        r"|\bswallow(?:ed)?\b.{0,50}\bbatter(?:y|ies)\b|\bswallowed\b.{0,30}\bmagnets\b|\bmagnets?\b.{0,30}\bswallowed\b"
         r"|carbon monoxide|\bdouble dose of warfarin|\b(?:been|was|is|got) poisoned|\bpoison(?:ing)? (?:control|centre|center)"
         r"|(?:ate|drank|swallowed) (?:some )?(?:\w+ ){0,2}(?:mushrooms|berries|weed killer|paraffin|lamp oil|rat poison)"
     ),

@@ -52,14 +52,13 @@ class _Scanner:
         s0, s1 = self._seg(start)
         if end is not None and (rf.NEG_POST_ZH if self.lang == "zh" else rf.NEG_POST_EN).search(self.text[end:s1]):
             return True
-        before = self.text[s0:start]
         if self.lang == "zh":
             # The cue must start before the match, but its lookahead sees the match: "不(?=发烧)"
             # in "也不发烧" negates, "没(?!反应)" in "叫他没反应" does not.
             window = self.text[s0:min(s1, start + 3)]
             return any(m.start() < start - s0 for m in rf.NEG_ZH.finditer(window))
         # "denies SOB, fever or chest pain": a cue reaches a short list, not a whole sentence.
-        window = " ".join(before.split()[-rf.NEG_WINDOW_EN:])
+        window = " ".join(self.text[s0:start].split()[-rf.NEG_WINDOW_EN:])
         return bool(rf.NEG_EN.search(window))
 
     def current(self, start: int) -> bool:

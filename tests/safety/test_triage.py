@@ -110,8 +110,9 @@ def test_labelled_set_is_large_bilingual_and_split() -> None:
 @pytest.mark.slow
 def test_metrics_on_unseen_splits_meet_recall_target() -> None:
     # Rules + learned backstop (n-grams + MiniLM). Recall is the safety-critical number.
-    report = triage_eval(splits=("heldout", "blind", "blind3", "blind4", "blind4b"))  # dev was written with the rules; these were not
-    for split in ("heldout", "blind", "blind3", "blind4", "blind4b"):
+    unseen = ("heldout", "blind", "blind3", "blind4", "blind4b")  # dev was written with the rules; these were not
+    report = triage_eval(splits=unseen)
+    for split in unseen:
         assert report.scores[split].recall >= 0.98, (split, report.scores[split])
     # Precision floors just under what was measured (evals/triage/README.md): held-out 0.98, blind 0.92.
     assert report.scores["heldout"].precision >= 0.95
@@ -200,6 +201,4 @@ def test_backstop_hears_emergencies_without_a_body_word(text: str) -> None:
     ("孩子突然抽筋，叫不醒", True),
 ])
 def test_blind4_rule_classes(text: str, emergency: bool) -> None:
-    from medqa.safety.triage import rules_only
-
     assert rules_only(text).emergency is emergency
