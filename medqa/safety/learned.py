@@ -29,6 +29,9 @@ NGRAM_WEIGHT = 2.0  # the n-gram block's scale next to the unit-length embedding
 C = 16.0  # inverse regularisation; chosen by grouped cross-validation on dev (evals/triage/README.md)
 CUE_WEIGHT = 1.0  # the cue block's scale (each cue is min(count, 3) / 3)
 CUE_CAP = 3
+# In a calm context (triage.calm_context) the head needs even odds: 0.5 is its own decision point
+# (balanced class weights), before the threshold is lowered to reach TARGET_RECALL.
+CALM_THRESHOLD = 0.5
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _cache: dict[str, float] = {}
@@ -153,9 +156,18 @@ def scores(texts: list[str]) -> list[float] | None:
         return [_cache[t] for t in texts]
 
 
-def threshold() -> float | None:
-    """The decision threshold of the loaded head."""
-    return _head.threshold if _head else None
+def threshold(calm: bool = False) -> float | None:
+    """The decision threshold of the loaded head; in a calm context at least CALM_THRESHOLD."""
+    if _head is None:
+        return None
+    return max(_head.threshold, CALM_THRESHOLD) if calm else _head.threshold
+
+
+def flag(probs, threshold: float, rule, asked, calm):  # noqa: ANN001, ANN201 - numpy arrays
+    """What the whole triage flags: a rule hit, or an asked message whose head probability reaches its threshold."""
+    import numpy as np
+
+    return rule | (asked & (probs >= np.where(calm, max(threshold, CALM_THRESHOLD), threshold)))
 
 
 def _features(texts: list[str], emb, vectorizer=None):  # noqa: ANN001, ANN202 - sklearn/scipy types
@@ -221,7 +233,7 @@ def train(rows: list[dict], embedder: str = "minilm-st", folds: int = 5, seed: i
     """Fit the head on rows (text, label) and pick its threshold by out-of-fold recall."""
     import numpy as np
 
-    from medqa.safety.triage import general_question, rules_only
+    from medqa.safety.triage import calm_context, general_question, rules_only
 
     emb = np.asarray(_embed([r["text"] for r in rows], embedder))
     y = np.asarray([r["label"] for r in rows])
@@ -233,7 +245,8 @@ def train(rows: list[dict], embedder: str = "minilm-st", folds: int = 5, seed: i
     best = pick_threshold(oof[asked], y[asked])
     # What dev says about the whole triage with a head that never saw the message.
     rule = np.asarray([rules_only(r["text"], r["lang"]).emergency for r in rows])
-    flagged = rule | (asked & (oof >= best))
+    calm = np.asarray([calm_context(r["text"]) for r in rows])
+    flagged = flag(oof, best, rule, asked, calm)
     langs = np.asarray([r["lang"] for r in rows])
     missed_by_rules = (y == 1) & ~rule
     clf, vec = _fit([r["text"] for r in rows], emb, y)
@@ -274,11 +287,12 @@ def cross_validate(rows: list[dict], embedder: str = "minilm-st") -> dict:
 
     "out_of_fold": 3 x 5 stratified folds, the threshold picked as in `train`. "grouped": each batch
     written after the rules held out in turn, the head and its threshold fitted on the other rows
-    (the first rows, written with the rules, always train). Rules are as they are: they were written
-    on dev, so the rule part of these numbers is in-sample."""
+    (the first rows, written with the rules, always train). Messages are flagged as triage flags them
+    (`flag`: the general-question veto and the calm-context threshold included). Rules are as they
+    are: they were written on dev, so the rule part of these numbers is in-sample."""
     import numpy as np
 
-    from medqa.safety.triage import general_question, rules_only
+    from medqa.safety.triage import calm_context, general_question, rules_only
 
     texts = [r["text"] for r in rows]
     emb = np.asarray(_embed(texts, embedder))
@@ -286,9 +300,10 @@ def cross_validate(rows: list[dict], embedder: str = "minilm-st") -> dict:
     langs = np.asarray([r["lang"] for r in rows])
     asked = np.asarray([not general_question(r["text"], r["lang"]) for r in rows])
     rule = np.asarray([rules_only(r["text"], r["lang"]).emergency for r in rows])
+    calm = np.asarray([calm_context(r["text"]) for r in rows])
     oof = out_of_fold(rows, emb)
     th = pick_threshold(oof[asked], y[asked])
-    report = {"threshold": th, "out_of_fold": _counts(rule | (asked & (oof >= th)), y, langs), "grouped": {}}
+    report = {"threshold": th, "out_of_fold": _counts(flag(oof, th, rule, asked, calm), y, langs), "grouped": {}}
     batches = np.asarray([batch_of(r["id"]) for r in rows])
     flagged, held = np.zeros(len(rows), bool), np.zeros(len(rows), bool)
     for batch in dict.fromkeys(batches):
@@ -300,7 +315,7 @@ def cross_validate(rows: list[dict], embedder: str = "minilm-st") -> dict:
         bth = pick_threshold(inner[asked[tr]], y[tr][asked[tr]])
         clf, vec = _fit([r["text"] for r in train_rows], emb[tr], y[tr])
         p = clf.predict_proba(_features([texts[i] for i in np.flatnonzero(te)], emb[te], vec)[0])[:, 1]
-        flagged[te], held[te] = rule[te] | (asked[te] & (p >= bth)), True
+        flagged[te], held[te] = flag(p, bth, rule[te], asked[te], calm[te]), True
         report["grouped"][batch] = {"threshold": bth, **_counts(flagged[te], y[te], langs[te])["all"]}
     report["grouped"]["all"] = _counts(flagged[held], y[held], langs[held])
     return report

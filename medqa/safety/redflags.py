@@ -362,3 +362,46 @@ CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         _c(r"现在|刚才|刚刚|突然|一直|越来越|还在|不停|分钟|小时|今晚|马上|叫不|不(?:动|醒|应)"),
     ),
 }
+
+# ---- calm context: the backstop's gate (medqa.safety.triage.calm_context) ----
+# On text from fresh writers the backstop's false alarms were mostly calm messages that name a red
+# flag: service requests ("move mum's chemo appointment, she's feeling well"), teaching questions
+# (a kindergarten teacher's first-aid question), news about other people's children, family history,
+# episodes that are over. In such a message, with no word of onset or urgency, the backstop needs
+# even odds (learned.CALM_THRESHOLD) instead of its recall-lowered threshold. It never vetoes and the
+# rules are untouched. Emergencies use these words too ("I'm at the top of the car park", "posted a
+# goodbye message online", "已报告医生", "written letters to everyone"): such words stay out.
+CALM: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
+    "service": (
+        _c(r"\b(?:appointments?|appt|reschedul\w*|re-?book\w*|booking|book (?:in|a|an)|cancel\w*|portal|results?|referral"
+           r"|repeat prescription|prescriptions?|refill|sick note|fit note|parking|visiting hours|follow-?up|check-?up"
+           r"|clinic|hospital bag|leaflet|pharmacy)\b"),
+        _c(r"预约|改约|改期|挂号|复诊|复查|随访|检查报告|报告单|报告出来|化验单|检查结果|结果出来|开药|续药|配药|门诊|停车|探视|陪护"
+           r"|住院包|待产包|医保|报销|开证明|取药"),
+    ),
+    "teaching": (
+        _c(r"\b(?:first[- ]aid|cpr (?:training|class|course)|training|lesson|teacher|teaching|exam|revision|essay|homework"
+           r"|poster|workshop|volunteer\w*|curious|out of interest|just wondering)\b"),
+        _c(r"培训|课上|上课|我是.{0,6}老师|班上|考试|科普|讲座|志愿者|好奇|一般来说|急救知识|幼儿园"),
+    ),
+    "elsewhere": (
+        _c(r"\b(?:news|article|read (?:about|that)|heard (?:about|that)|saw (?:on|a|an) (?:tv|the news|post|video)|on tv|documentary)\b"),
+        _c(r"新闻|报道|听说|视频里|电视上|文章|朋友圈看到|看到.{0,6}说"),
+    ),
+    "history": (
+        _c(r"\b(?:family history|runs in (?:the|my|our) family|(?:my|his|her) (?:late )?(?:mother|mum|mom|father|dad|grandmother"
+           r"|grandfather|gran|grandad|uncle|aunt)\b.{0,30}\b(?:had|died)|used to|years ago|last year|months ago"
+           r"|(?:fully )?recovered|well now|i'm well|doing (?:really )?well)\b"),
+        _c(r"家族史|遗传|以前|曾经|年前|个月前|去年|上个月|走出来|康复"),
+    ),
+    "settled": CUES["settled"],
+}
+# Words of onset or urgency: any of them keeps a calm-sounding message at the usual threshold
+# ("booking query - move my appointment to today, about an hour ago the vision went").
+ONSET = {
+    "en": _c(r"\b(?:suddenly|sudden|right now|now (?:he|she|i|it|they|her|his|my)|can't|cannot|won't|isn't|keeps|getting worse"
+             r"|worse|worsening|tonight|this (?:morning|afternoon|evening)|today|last night|yesterday|at (?:lunch|breakfast|dinner)"
+             r"|since|started|starting|began|minutes?|mins?|\d+ ?mins?|hours?|an hour|still|just now|help|ambulance|a&e)\b"),
+    "zh": _c(r"突然|刚才|刚刚|一直(?!(?:都)?(?:挺|很|还|都)?(?:好|正常|稳定|不错))|越来越|还在|不停|分钟|小时|今晚|马上|叫不|不(?:动|醒|应)"
+             r"|今天|今早|今晨|早上|中午|昨晚|昨天|开始|加重|更严重|更厉害|没缓|救命|救护车|急诊"),
+}

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from medqa.safety.evaluate import load_triage_set, triage_eval
-from medqa.safety.triage import general_question, rules_only, triage
+from medqa.safety.triage import calm_context, general_question, rules_only, triage
 
 EMERGENCIES = [
     ("I have crushing chest pain radiating to my left arm and I'm sweating", "chest_pain"),
@@ -96,11 +96,14 @@ def test_labelled_set_is_large_bilingual_and_split() -> None:
     rows = load_triage_set()
     assert len(rows) >= 300
     assert {r["lang"] for r in rows} == {"en", "zh"}
-    assert {r["split"] for r in rows} == {"dev", "heldout", "blind", "blind3", "blind4", "blind4b"}
-    # blind2 was measured once and then folded into dev (training data): its rows keep their ids.
-    blind2 = [r for r in rows if r["id"].startswith("blind2-")]
-    assert len(blind2) == 80 and {r["split"] for r in blind2} == {"dev"}
-    for batch in ("dev4-", "dev5-", "dev6-", "blind2-"):  # the issue-6 batches: en + zh, both labels
+    assert {r["split"] for r in rows} == {"dev", "heldout", "blind"}
+    # Each former blind batch was measured once and then folded into dev (training data); its rows keep
+    # their ids. First measurements (evals/triage/README.md): blind2 P 0.833 R 1.000; blind3 P 0.796
+    # R 0.956; blind4 P 0.882 R 0.968; blind4b P 0.912 R 0.969.
+    for prefix, n in (("blind2-", 80), ("b3-", 120), ("b4a-", 80), ("b4b-", 80)):
+        batch = [r for r in rows if r["id"].startswith(prefix)]
+        assert len(batch) == n and {r["split"] for r in batch} == {"dev"}, prefix
+    for batch in ("dev4-", "dev5-", "dev6-", "blind2-", "b3-", "b4a-", "b4b-"):  # issue-6 batches: en + zh, both labels
         part = [r for r in rows if r["id"].startswith(batch)]
         assert {r["lang"] for r in part} == {"en", "zh"} and {r["label"] for r in part} == {0, 1}
     assert all(set(r) >= {"text", "lang", "label", "category", "split"} for r in rows)
@@ -110,19 +113,14 @@ def test_labelled_set_is_large_bilingual_and_split() -> None:
 @pytest.mark.slow
 def test_metrics_on_unseen_splits_meet_recall_target() -> None:
     # Rules + learned backstop (n-grams + MiniLM). Recall is the safety-critical number.
-    unseen = ("heldout", "blind", "blind3", "blind4", "blind4b")  # dev was written with the rules; these were not
+    unseen = ("heldout", "blind")  # dev was written with the rules; these were not
     report = triage_eval(splits=unseen)
     for split in unseen:
         assert report.scores[split].recall >= 0.98, (split, report.scores[split])
     # Precision floors just under what was measured (evals/triage/README.md): held-out 0.98, blind 0.92.
     assert report.scores["heldout"].precision >= 0.95
     assert report.scores["blind"].precision >= 0.90
-    # blind3 (independent writer): first measured P 0.796 R 0.956; two rule classes fixed since.
-    assert report.scores["blind3"].precision >= 0.78
-    # blind4 (another independent writer): first measured P 0.882 R 0.968; melaena and "也不发烧" fixed since.
-    assert report.scores["blind4"].precision >= 0.88
-    # blind4b (a fourth writer): first measured P 0.912 R 0.969; button battery and leg cramps fixed since.
-    assert report.scores["blind4b"].precision >= 0.90
+    # blind3, blind4 and blind4b (independent writers) are dev now: their floors went with them.
 
 
 @pytest.mark.parametrize("text", [
@@ -202,3 +200,53 @@ def test_backstop_hears_emergencies_without_a_body_word(text: str) -> None:
 ])
 def test_blind4_rule_classes(text: str, emergency: bool) -> None:
     assert rules_only(text).emergency is emergency
+
+
+# The calm-context gate: the backstop needs even odds in these (rules untouched, never a veto).
+CALM = [
+    "Can I move my mum's chemo appointment from Thursday to Friday? She's feeling well, no temperature.",
+    "How do I see my blood test results on the patient portal?",
+    "我是幼儿园老师，想了解一下小朋友高热惊厥的处理",
+    "看到新闻说有小孩误吞纽扣电池，药品怎么放比较安全？",
+    "My mother had a stroke at 60; is it in the family?",
+    "I used to self-harm at uni but I'm well now and want to volunteer with a crisis line",
+    "Grazed my knee falling off my bike, cleaned it and it stopped bleeding",
+    "孩子的脑电图报告出来了，请帮我约一下神经科医生看结果",
+]
+# A word of onset or urgency keeps the usual threshold; words emergencies use are not calm cues.
+NOT_CALM = [
+    "Hello, booking query - I'd like to move my eye clinic appointment to today, about an hour ago the vision went blurry",
+    "Mum is 71, since breakfast she's had an ache in her jaw; can we get a GP appointment?",
+    "I'm at the top of the car park and I'm going to jump",
+    "she hasn't eaten in days, stopped answering texts, and posted a goodbye message online",
+    "ive written letters to everyone and the pills are counted out on my desk",
+    "想预约神经内科，我老婆从昨晚开始左手左脚麻木没劲，今天更严重了",
+    "患者男 55岁 半小时前突发胸背部撕裂样剧痛 已报告医生",
+    "怀孕28周，胎动一直挺好的，今天一上午都没感觉到胎动",
+]
+
+
+@pytest.mark.parametrize("text", CALM)
+def test_calm_context_is_recognised(text: str) -> None:
+    assert calm_context(text)
+
+
+@pytest.mark.parametrize("text", NOT_CALM)
+def test_onset_or_urgency_is_not_calm(text: str) -> None:
+    assert not calm_context(text)
+
+
+def test_calm_threshold_only_ever_raises_the_backstop_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+
+    from medqa.safety import learned
+
+    head = learned.load_head()
+    assert head is not None
+    monkeypatch.setattr(learned, "_head", head)
+    assert learned.threshold(calm=True) == max(head.threshold, learned.CALM_THRESHOLD) >= learned.threshold()
+    # A rule hit stands whatever the context; a calm message needs even odds from the head.
+    probs, no, yes = np.array([0.1, 0.4, 0.4, 0.6]), np.zeros(4, bool), np.ones(4, bool)
+    got = learned.flag(probs, 0.35, np.array([True, False, False, False]), yes, np.array([True, False, True, True]))
+    assert got.tolist() == [True, True, False, True]
+    assert not learned.flag(probs, 0.35, no, no, no).any()  # a general question never reaches the head
