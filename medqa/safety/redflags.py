@@ -23,6 +23,8 @@ BREAK_EN = _c(
 BREAK_ZH = _c(r"[，,。；;！!？?~\n]|但是|但|不过|只是|就是|现在|目前|可是|然后|今天|此次")
 
 NEG_WINDOW_EN = 6
+# 一直 ("all along") before a calm word is no severity: "哮喘一直控制得挺好", "胎动一直挺好的" ("一直好不了" still is).
+YIZHI = r"一直(?!(?:都|也)?(?:控制)?得?(?:挺|很|还|都|比较|蛮)?(?:好|正常|稳定|不错)(?!不|转))"
 NEG_EN = _c(
     r"\b(?:no|not|denies|denied|deny|denying|without|negative for|free of|never|absent|didn't|did not"
     r"|doesn't|does not|hasn't|has not|haven't|have not|ruled out)\b"
@@ -56,8 +58,9 @@ HYPO_ZH = _c(r"如果|万一|假如|有哪些|是什么|什么是|如何|怎么�
 # A message addressed to anyone ("普通人该怎么帮忙？", "for our first-aid training") describes nobody now,
 # unless it also says now or me: "我在路上看到有人倒地，现在没反应" stays an emergency.
 AUDIENCE = {
-    "en": _c(r"\bbystanders?\b|members? of the public|\b(?:a|any) passer-?by|first[- ]aid (?:course|training|class|poster|exam)"),
-    "zh": _c(r"普通人|一般人|旁人|路人|旁观者|非专业人士|急救(?:培训|课|知识|常识|海报)|科普"),
+    "en": _c(r"\bbystanders?\b|members? of the public|\b(?:a|any) passer-?by|first[- ]aid (?:course|training|class|poster|exam)"
+             r"|\bin advance\b|just in case|for future reference|ahead of time"),
+    "zh": _c(r"普通人|一般人|旁人|路人|旁观者|非专业人士|急救(?:培训|课|知识|常识|海报)|科普|提前了解|预先了解|以防万一"),
 }
 SPECIFIC_NOW = {
     "en": _c(r"\b(?:now|right now|just now|currently|at the moment|help me|please help|i'm|i am|i've|we're)\b"),
@@ -82,8 +85,10 @@ EN_RULES: dict[str, str] = {
         r"|\bligature\b|\bnoose\b|tried to hang|found hanging|(?:rope|cord|belt|scarf) (?:tied )?(?:a)?round (?:my|his|her|their) neck"
     ),
     "overdose": (
-        r"\b(?:took|taken|swallowed|ate|had|drank) (?:[1-9]\d+|[89]|a bunch of|a handful of|a whole (?:bottle|packet|box|pack) of"
-        r"|all|too many|lots of|loads of|the whole|some of)\b.{0,30}(?:tablets|pills|capsules|tabs|medicine|meds|medication)\b"
+        r"\b(?:took|taken|swallowed|ate|had|drank) (?:about |around |maybe |like |over |nearly |roughly |almost |at least )?"
+        r"(?:(?:[1-9]\d+|[89])\b(?!\s?(?:mg|mcg|ml|g|units?|iu)\b)|a bunch of\b|a handful of\b|a whole (?:bottle|packet|box|pack) of\b"
+        r"|all\b|too many\b|lots of\b|loads of\b|the whole\b|some of\b).{0,30}(?:tablets|pills|capsules|tabs|medicine|meds|medication"
+        r"|paracetamol|acetaminophen|tylenol|panadol|ibuprofen|aspirin|co-?codamol|codeine|sertraline|amitriptyline|diazepam)\b"
         r"|got into (?:the|my|his|her|grandma's|grandpa's) (?:medicine|pills|meds|cabinet|cleaning)|too many (?:pills|tablets)"
         r"|\b(?:took|taken|swallowed|ate|drank|had) (?:a |an |the |my |his |her |their )?(?:whole|entire|full|bunch of|handful of|lots of|all of|all (?:my|his|her|the))"
         r"\b.{0,30}(?:packet|bottle|box|strip|pack|pills|tablets|paracetamol|acetaminophen|tylenol|ibuprofen|aspirin|insulin"
@@ -144,6 +149,8 @@ EN_RULES: dict[str, str] = {
         r"having (?:a |another )?(?:seizure|fit|convulsion)s?|having another one|\bseizing|convulsing|convulsions"
         r"|shaking all over|seizure right now|won't stop (?:seizing|shaking)|jerking|twitching all over|eyes (?:rolled|rolling) back"
         r"|\bfitting\b|shaking uncontrollably|stiff and shaking|(?:is|are|started) (?:having )?(?:a )?(?:seizure|fit)s?\b"
+        r"|\bgtcs?\b|tonic[- ]clonic|status epilepticus|(?:seizures?|fits|convulsions) x ?[2-9]"
+        r"|(?:not|hasn't|has not|hadn't|without) (?:\w+ )?regain(?:ed|ing)? (?:full )?consc"
     ),
     "bleeding": (
         r"won't stop bleeding|bleeding (?:that )?(?:won't|doesn't|does not|will not) stop|bleeding (?:heavily|profusely)"
@@ -162,7 +169,7 @@ ZH_RULES: dict[str, str] = {
         r"|不会再(?:麻烦|拖累|打扰)(?:大家|你们|任何人|你)|以后不(?:会)?再(?:拖累|麻烦)(?:大家|你们)|永别了|下辈子再见"
     ),
     "overdose": (
-        r"吃了(?:[1-9]\d+|[89])片|吃了?(?:十|[二三四五六七八九]十|几十|十几|二三十)[几多来]?片|吃多了.{0,4}(?:药|片)|吃了(?:一整瓶|一瓶|整瓶|很多|好多|一把)|误吞|误服|吞了|喝了.{0,4}(?:消毒液|农药|洗洁精|漂白|84|敌敌畏)"
+        r"吃了(?:大概|大约|差不多|将近|快|约|有)?(?:[1-9]\d+|[89])片|吃了?(?:十|[二三四五六七八九]十|几十|十几|二三十)[几多来]?片|吃多了.{0,4}(?:药|片)|吃了(?:一整瓶|一瓶|整瓶|很多|好多|一把)|误吞|误服|吞了|喝了.{0,4}(?:消毒液|农药|洗洁精|漂白|84|敌敌畏)"
         r"|吸毒过量|药物过量|煤气中毒|一氧化碳中毒|中毒了|误食|(?:吃|吞|喝)(?:了|下)?(?:一|整|半)(?:瓶|盒|板|把)"
         r"|(?:一|整)(?:瓶|盒|板).{0,6}(?:都|全)?(?:吃|吞|喝)(?:了|下)|药.{0,4}(?:都|全)(?:吃|吞)了|吃了(?:太多|过量)"
         r"|(?:吃|吞|喝)了?(?:一|半|整|好几)(?:瓶|盒|板|把).{0,6}(?:药|片|安眠|降压|止痛)"
@@ -188,7 +195,8 @@ ZH_RULES: dict[str, str] = {
         r"|神志不清|意识不清|倒地|瘫倒|晕过去|不醒人事|怎么叫都不|叫.{0,3}(?:不应|不答应|不醒|没反应)"
         r"|(?:摔|撞|磕|碰)(?:到|了|伤)?.{0,4}头.{0,30}(?:迷糊|嗜睡|想睡|犯困|睡过去|叫不醒|呕吐|吐了|昏|抽|胡话)|从.{0,6}(?:高处|楼梯|梯子|楼上)(?:摔|掉|跌)"
     ),
-    "seizure": r"(?<![腿脚])抽搐|(?<![腿脚])(?<![腿脚].)(?<![腿脚]..)抽筋|癫痫.{0,4}发作(?!时)|惊厥|抽动|(?:两眼|眼睛)上翻|翻白眼|口吐白沫|抽风|眼睛发直|(?:浑身|全身)(?:发抖|哆嗦|抖动)",
+    "seizure": r"(?<![腿脚])抽搐|(?<![腿脚])(?<![腿脚].)(?<![腿脚]..)抽筋|癫痫.{0,4}发作(?!时)|惊厥|抽动|(?:两眼|眼睛)上翻|翻白眼|口吐白沫|抽风|眼睛发直|(?:浑身|全身)(?:发抖|哆嗦|抖动)"
+    r"|强直阵挛|癫痫持续状态|癫痫大发作|抽了(?:两|三|几|好几)次",
     "bleeding": (
         r"血止不住|止不住.{0,4}血|出血.{0,8}止不住|一直出血|大出血|血往外喷|吐血|吐了.{0,4}血|黑便|咳出.{0,4}血|咯血"
         r"|大量出血|出血不止|便血|一直(?:出|流)血|血流不止|流血.{0,8}止不住|(?:流|出)了(?:很多|好多|一大摊)血|吐了.{0,4}口血|大血块"
@@ -299,7 +307,7 @@ GENERIC = {
     ),
     "zh": (
         _c(r"痛|疼|(?<![验抽献贫采])血(?![压糖脂常型管红氧小象钾钠钙清培检]|液科)|喘|呼吸|肿|烧|发热|(?<![腿脚])抽(?!烟|血|空|时间|查|样)|晕|昏|吐|麻|无力|没劲|汗|发青|发紫|发白|冰凉|叫不醒"),
-        _c(r"突然|一直|不停|很费劲|费劲|厉害|受不了|很高|很差|浑身|全身|已经.{0,3}分钟|十分钟|半小时|一个小时|止不住|越来越"),
+        _c(r"突然|" + YIZHI + r"|不停|很费劲|费劲|厉害|受不了|很高|很差|浑身|全身|已经.{0,3}分钟|十分钟|半小时|一个小时|止不住|越来越"),
     ),
 }
 CHEMO = _c(r"chemo|化疗|neutropeni|粒细胞缺乏")
@@ -375,8 +383,8 @@ CALM: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "service": (
         _c(r"\b(?:appointments?|appt|reschedul\w*|re-?book\w*|booking|book (?:in|a|an)|cancel\w*|portal|results?|referral"
            r"|repeat prescription|prescriptions?|refill|sick note|fit note|parking|visiting hours|follow-?up|check-?up"
-           r"|clinic|hospital bag|leaflet|pharmacy)\b"),
-        _c(r"预约|改约|改期|挂号|复诊|复查|随访|检查报告|报告单|报告出来|化验单|检查结果|结果出来|开药|续药|配药|门诊|停车|探视|陪护"
+           r"|hospital bag|leaflet|pharmacy)\b"),
+        _c(r"预约|改约|改期|挂号|复诊|复查|随访|检查报告|报告单|报告出来|化验单|检查结果|结果出来|开药|续药|配药|停车|探视|陪护"
            r"|住院包|待产包|医保|报销|开证明|取药"),
     ),
     "teaching": (
@@ -391,8 +399,9 @@ CALM: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "history": (
         _c(r"\b(?:family history|runs in (?:the|my|our) family|(?:my|his|her) (?:late )?(?:mother|mum|mom|father|dad|grandmother"
            r"|grandfather|gran|grandad|uncle|aunt)\b.{0,30}\b(?:had|died)|used to|years ago|last year|months ago"
-           r"|(?:fully )?recovered|well now|i'm well|doing (?:really )?well)\b"),
-        _c(r"家族史|遗传|以前|曾经|年前|个月前|去年|上个月|走出来|康复"),
+           r"|as a (?:child|kid|teen(?:ager)?|baby)|(?:fully )?recovered|well now|i'm well|doing (?:really )?well)\b"),
+        _c(r"家族史|遗传|以前|曾经|年前|个月前|去年|上个月|小时候|走出来|康复"
+           r"|(?:妈|爸|母亲|父亲|外婆|外公|奶奶|爷爷|姥姥|姥爷).{0,10}(?:去世|过世|走的|得过|患过)"),
     ),
     "settled": CUES["settled"],
 }
@@ -401,7 +410,7 @@ CALM: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
 ONSET = {
     "en": _c(r"\b(?:suddenly|sudden|right now|now (?:he|she|i|it|they|her|his|my)|can't|cannot|won't|isn't|keeps|getting worse"
              r"|worse|worsening|tonight|this (?:morning|afternoon|evening)|today|last night|yesterday|at (?:lunch|breakfast|dinner)"
-             r"|since|started|starting|began|minutes?|mins?|\d+ ?mins?|hours?|an hour|still|just now|help|ambulance|a&e)\b"),
-    "zh": _c(r"突然|刚才|刚刚|一直(?!(?:都)?(?:挺|很|还|都)?(?:好|正常|稳定|不错))|越来越|还在|不停|分钟|小时|今晚|马上|叫不|不(?:动|醒|应)"
+             r"|since|started|starting|began|minutes?|mins?|\d+ ?mins?|hours?|hrs?|an hour|still|just now|help|ambulance|a&e)\b"),
+    "zh": _c(r"突然|刚才|刚刚|" + YIZHI + r"|越来越|还在|不停|分钟|小时(?!候)|今晚|马上|叫不|不(?:动|醒|应)"
              r"|今天|今早|今晨|早上|中午|昨晚|昨天|开始|加重|更严重|更厉害|没缓|救命|救护车|急诊"),
 }
