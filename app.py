@@ -12,6 +12,7 @@ from typing import Any
 import gradio as gr
 
 from medqa import render
+from medqa.attribution import with_markers
 from medqa.config import PROJECT_ROOT
 from medqa.errors import MedQAError
 from medqa.jobs import save_upload
@@ -29,6 +30,7 @@ CSS = """
 .mq-cite{border:1px solid #e2e8f0;border-radius:6px;padding:.4em .7em;margin:.3em 0}
 .mq-cite blockquote{white-space:pre-wrap;font-size:.9em;margin:.4em 0}
 .mq-src,.mq-meta{color:#64748b;font-size:.85em}
+.mq-matched{color:#92400e;font-size:.85em;font-style:italic}
 .mq-cite mark{background:#fde68a;padding:0 .1em}
 .mq-disclaimer{font-size:.85em;color:#92400e}
 """
@@ -170,7 +172,7 @@ def build_ui(svc: Any) -> gr.Blocks:
                     elif isinstance(ev, Token):
                         reply["content"] += ev.text
                     elif isinstance(ev, Answer):
-                        reply["content"] = ev.text
+                        reply["content"] = with_markers(ev.text, ev.citations)
                         rid = ev.request_id
                         if ev.emergency and not banner:
                             banner = render.banner_html(ev.text)

@@ -280,8 +280,10 @@ def _citation(c: Any, lang: str | None) -> dict:
     from medqa.safety.phi import redact
 
     c = _plain(c)
+    how = c.get("how") if isinstance(c, dict) else None
     if isinstance(c, dict) and "passage" in c:
         c = c["passage"]
     if not isinstance(c, dict):
         return {"id": str(c)}
-    return {"id": c.get("id") or c.get("doc_id"), "title": redact(str(c.get("title") or ""), lang).text}
+    row = {"id": c.get("id") or c.get("doc_id"), "title": redact(str(c.get("title") or ""), lang).text}
+    return row | ({"how": how} if how else {})

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any, Iterator, Sequence
 
+from medqa.attribution import citations_for
 from medqa.config import Settings
 from medqa.errors import MedQAError, QueryError
 from medqa.models.base import Backend
@@ -32,23 +33,6 @@ from medqa.types import (
 
 log = logging.getLogger(__name__)
 ANSWER_MAX_TOKENS = 256
-_CITE = re.compile(r"\[(\d+(?:\s*[,，、]\s*\d+)*)\]")
-
-
-def cited_numbers(text: str) -> list[int]:
-    """Numbers cited as [n] or [n, m] in text, in order of first appearance."""
-    seen: list[int] = []
-    for group in _CITE.findall(text):
-        for n in re.split(r"\s*[,，、]\s*", group):
-            if int(n) not in seen:
-                seen.append(int(n))
-    return seen
-
-
-def citations_for(text: str, shown: Sequence[Passage]) -> tuple[Citation, ...]:
-    """Citations of the answer, each pointing at a passage the model was shown."""
-    return tuple(Citation(n, shown[n - 1]) for n in cited_numbers(text) if 1 <= n <= len(shown))
-
 
 class Assistant:
     """One question in, an ordered stream of events out; every front end drives this."""

@@ -32,6 +32,7 @@ TEXT: dict[str, dict[str, str]] = {
         "partial": "The answer was cut off: ", "escalate": "Emergency",
         "upload_none": "Choose files to upload first.",
         "uncited": "The answer cites no passage by number; these are the passages it was given.",
+        "matched": "matched by medqa, not cited by the model: this passage contains most words of",
     },
     "zh": {
         "title": "medqa — 医院智能问答",
@@ -55,6 +56,7 @@ TEXT: dict[str, dict[str, str]] = {
         "partial": "回答被中断：", "escalate": "紧急情况",
         "upload_none": "请先选择要上传的文件。",
         "uncited": "回答未按编号引用段落；以下是提供给模型的段落。",
+        "matched": "由 medqa 匹配，并非模型引用：此段落包含以下句子的大部分词语",
     },
 }
 
@@ -90,10 +92,12 @@ def highlight(text: str, query: str) -> str:
     return "".join(out)
 
 
-def citations_html(citations: Iterable[Citation], query: str) -> str:
+def citations_html(citations: Iterable[Citation], query: str, lang: str = "en") -> str:
     """Each citation: [n] title, source, heading, link, and the passage with matches marked."""
     items = []
     for c in citations:
+        matched = (f'<div class="mq-matched">{t(lang, "matched")} “{html.escape(c.sentence)}”</div>'
+                   if c.how == "matched" else "")
         p = c.passage
         title = html.escape(p.title or p.doc_id)
         link = (f' · <a href="{html.escape(p.url)}" target="_blank" rel="noopener">{html.escape(p.url)}</a>'
@@ -103,7 +107,7 @@ def citations_html(citations: Iterable[Citation], query: str) -> str:
         items.append(
             f'<details class="mq-cite" id="cite-{c.n}"{" open" if c.n <= 2 else ""}><summary><b>[{c.n}]</b> {title}{heading}'
             f' <span class="mq-src">{html.escape(p.source)}{page}</span></summary>'
-            f'<div class="mq-meta">{html.escape(p.source)}{link}</div>'
+            f'<div class="mq-meta">{html.escape(p.source)}{link}</div>{matched}'
             f'<blockquote>{highlight(p.text, query)}</blockquote></details>'
         )
     return '<div class="mq-cites">' + "".join(items) + "</div>" if items else ""
@@ -113,11 +117,11 @@ def sources_html(citations: Sequence[Citation], consulted: Sequence[Any], query:
                  lang: str = "en") -> str:
     """The answer's citations; when it cited nothing, the passages it was shown, so labelled."""
     if citations:
-        return citations_html(citations, query)
+        return citations_html(citations, query, lang)
     if not consulted:
         return ""
     note = f'<p class="mq-src">{t(lang, "uncited")}</p>'
-    return note + citations_html([Citation(i + 1, p) for i, p in enumerate(consulted)], query)
+    return note + citations_html([Citation(i + 1, p) for i, p in enumerate(consulted)], query, lang)
 
 
 def passages_html(passages: Iterable[Any], query: str, lang: str = "en") -> str:

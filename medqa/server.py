@@ -53,11 +53,15 @@ class FeedbackBody(BaseModel):
 
 
 # ---- JSON views of the shared types ----
-def citation_json(c: Any) -> dict[str, Any]:
-    """One citation with everything a client needs to show and link it."""
-    p = c.passage
-    return {"n": c.n, "title": p.title, "source": p.source, "heading": p.heading, "url": p.url,
+def passage_json(n: int, p: Any) -> dict[str, Any]:
+    """One numbered passage with everything a client needs to show and link it."""
+    return {"n": n, "title": p.title, "source": p.source, "heading": p.heading, "url": p.url,
             "page": p.page, "text": p.text, "score": p.score, "doc_id": p.doc_id}
+
+
+def citation_json(c: Any) -> dict[str, Any]:
+    """One citation: its passage, and whether the model wrote [n] or medqa matched it."""
+    return passage_json(c.n, c.passage) | {"how": c.how, "sentence": c.sentence}
 
 
 def answer_json(a: Answer) -> dict[str, Any]:
@@ -152,7 +156,7 @@ def create_app(settings: Settings, services: Services | None = None, ui: bool = 
                user: User = Depends(current_user)) -> dict[str, Any]:
         """Retrieval only (no model): the best-matching passages."""
         hits = svc.search(q, k)
-        return {"query": q, "passages": [citation_json(_Cite(i + 1, p)) for i, p in enumerate(hits)]}
+        return {"query": q, "passages": [passage_json(i + 1, p) for i, p in enumerate(hits)]}
 
     @api.post("/v1/chat/completions", tags=["openai"])
     def chat(body: ChatBody, user: User = Depends(current_user)) -> Any:
@@ -237,12 +241,6 @@ def create_app(settings: Settings, services: Services | None = None, ui: bool = 
 
 class _Forbidden(Exception):
     """A staff key used on an admin endpoint."""
-
-
-class _Cite:
-    # citation_json's shape for a bare search hit
-    def __init__(self, n: int, passage: Any) -> None:
-        self.n, self.passage = n, passage
 
 
 def _chunk(cid: str, created: int, delta: dict[str, Any], finish: str | None = None,

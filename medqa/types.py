@@ -59,10 +59,13 @@ class Passage:
 
 @dataclass(frozen=True)
 class Citation:
-    """A numbered reference [n] in an answer to one passage."""
+    """A numbered reference [n] in an answer to one passage: written by the model, or matched
+    by medqa to an unmarked answer sentence whose words the passage contains."""
 
     n: int
     passage: Passage
+    how: Literal["model", "matched"] = "model"
+    sentence: str = ""  # for a matched citation, the answer sentence it supports
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ from medqa.config import Settings
 from medqa.models.base import Backend
 from medqa.models.engines.llamacpp import LlamaCppBackend
 from medqa.models.registry import register_engine
-from medqa.pipeline import Assistant, cited_numbers
+from medqa.attribution import cited_numbers
+from medqa.pipeline import Assistant
 from medqa.types import Answer, Delta, GenParams, Message, Retrieved, Routed, Token, Triaged
 
 SMOL = "smollm2-135m-instruct"

@@ -55,7 +55,8 @@ def _footer(a: Answer) -> None:
         for c in a.citations:
             p = c.passage
             where = p.url or p.path or p.doc_id
-            typer.echo(f"  [{c.n}] {p.title} ({p.source}) {where}")
+            how = " (matched by medqa, not cited by the model)" if c.how == "matched" else ""
+            typer.echo(f"  [{c.n}] {p.title} ({p.source}) {where}{how}")
     if a.disclaimer:
         typer.secho(a.disclaimer, dim=True)
     t = a.timings

@@ -127,6 +127,15 @@ def test_route_card_and_citations() -> None:
     for part in ("[1]", "Metformin", "Dosing", "drugs.md", "https://example.org/m",
                  "<mark>Metformin</mark>"):
         assert part in html
+    assert "mq-matched" not in html  # the model wrote [1] itself
+
+
+def test_a_matched_citation_is_labelled_as_medqas_not_the_models() -> None:
+    p = Passage("c1", "Metformin dosing text", "d1", "Metformin", "drugs.md")
+    cite = Citation(1, p, how="matched", sentence="Metformin <dosing> is weekly.")
+    html = render.citations_html([cite], "metformin", "en")
+    assert "matched by medqa, not cited by the model" in html and "&lt;dosing&gt;" in html
+    assert "由 medqa 匹配" in render.sources_html([cite], [p], "metformin", "zh")
 
 
 def test_indexing_banner_shows_progress() -> None:
