@@ -34,6 +34,8 @@ _CAP = r"[A-Z][a-zA-Z'\-]+"
 _SECONDARY = r"(?:,?\s(?:Apt\.?|Suite|Ste\.?|Unit|#)\s?[A-Za-z0-9\-]+)?"
 _CITY_STATE_ZIP = r"(?:,?\s+[A-Z][a-zA-Z]+(?:\s[A-Z][a-zA-Z]+){0,2},\s[A-Z]{2}\s\d{5}(?:-\d{4})?)?"
 
+# After a person word, what is not a name: a symptom (高烧), an age (两岁), a ward phrase (安返).
+NOT_A_NAME = r"(?!高烧|高热|低烧|安返|安静|平卧|清醒|[一二三四五六七八九十两半几]\p{Han}?(?:岁|个月|周|天))"
 # Each entry: entity -> list of (pattern name, regex, score). Lookbehinds carry the context.
 PATTERNS: dict[str, list[tuple[str, str, float]]] = {
     "EMAIL": [("email", r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,24}\b", 0.9)],
@@ -140,7 +142,7 @@ PATTERNS: dict[str, list[tuple[str, str, float]]] = {
         (
             "zh weak context",
             r"(?<=(?:患者|病人|病患|家属|联系|丈夫|妻子|儿子|女儿|母亲|父亲|之子|之女|老伴|联系人|医生|医师|护士|大夫)[\s:：]{0,2})"
-            + r"(?!方式|方法|电话|人)" + SURNAME + r"\p{Han}{1,2}?(?=$|[\s，,。；;：:、（(]|先生|女士|电话|手机|男|女|\d|因|于|主诉|自述|入院|今日|诉|来诊|就诊|出现|反复|开|用|服|吃|的|需要|应该|该|是|胸痛|胸闷|头痛|头晕|腹痛|咳嗽|发热|发烧|突发|突然|持续)",
+            + r"(?!方式|方法|电话|人)" + NOT_A_NAME + SURNAME + r"\p{Han}{1,2}?(?=$|[\s，,。；;：:、（(]|先生|女士|电话|手机|男|女|\d|因|于|主诉|自述|入院|今日|诉|来诊|就诊|出现|反复|开|用|服|吃|的|需要|应该|该|是|胸痛|胸闷|头痛|头晕|腹痛|咳嗽|发热|发烧|突发|突然|持续)",
             0.7,
         ),
         ("zh honorific", SURNAME + r"\p{Han}{1,2}(?=先生|女士|同志|老师|医生|大夫|护士|主任|教授)", 0.6),
@@ -148,7 +150,7 @@ PATTERNS: dict[str, list[tuple[str, str, float]]] = {
         # clinical words and function characters rule a candidate out.
         (
             "zh weak context any surname",
-            r"(?<=(?:患者|病人|病患|家属|丈夫|妻子|儿子|女儿|母亲|父亲)[\s:：]{0,2})"
+            r"(?<=(?:患者|病人|病患|家属|丈夫|妻子|儿子|女儿|母亲|父亲)[\s:：]{0,2})" + NOT_A_NAME +
             r"(?![^，,。（(\s]{0,2}(?:[的是应做其该此有无不仰坐站病症患者男女术史院热抽喘痛疼烧咳吐晕血肿哮]|一直|进行|服务|治疗|检查|查体|卧位|医生|诊断|电话|方式"
             r"|家属|本人|情况|目前|既往|亲友|同事|一般|正常|性别|生命))"
             r"\p{Han}{2,3}?(?=[，,。（(\s]|因|自述|主诉)",

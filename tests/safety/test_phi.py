@@ -49,8 +49,11 @@ def test_cn_id_checksum() -> None:
 def test_no_redaction_in_phi_free_medical_questions() -> None:
     texts = [r["text"] for r in load_triage_set()]
     flagged = [t for t in texts if redact(t).entities]
-    assert len(flagged) <= 2, flagged
+    assert len(flagged) <= 2, flagged  # today one: "Mr D's", an initial, fairly redacted
     assert redact("What is the usual adult dose of amoxicillin?").entities == ()
+    # after a person word, a symptom, an age or a ward phrase is not a name
+    for text in ("女儿高烧，腿上出现紫色的疹子", "儿子两岁，吃了药", "本次透析顺利，患者安返。"):
+        assert redact(text).entities == (), text
 
 
 def test_redaction_holds_types_and_spans_never_values() -> None:
