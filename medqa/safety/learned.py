@@ -4,7 +4,7 @@ The rules miss phrasings nobody wrote down ("she's going a dusky colour"); measu
 written after the rules, they caught under two thirds of emergencies. This head catches what
 is *like* the labelled emergencies. The sentence embedding carries meaning; character n-grams
 (TF-IDF, 1-4 characters within words) carry the small words an English-only MiniLM blurs:
-"stopped", "a bit", "已经止血了", "没有". Cue counts (redflags.CUES: settled, well, normal, denied,
+"stopped", "a bit", "已经止血了", "没有". Cue counts (backstop_words.CUES: settled, well, normal, denied,
 acute) pool the synonyms of one idea under one weight, which a thousand rows of n-grams
 cannot learn word by word. Its weights are a packaged JSON file, rebuilt with
 `medqa safety triage-train`; it only ever sees the dev split.
@@ -52,14 +52,15 @@ def char_ngrams(text: str, lo: int = NGRAMS[0], hi: int = NGRAMS[1]) -> list[str
 
 
 def cue_names() -> list[str]:
-    from medqa.safety.redflags import CUES
+    from medqa.safety.backstop_words import CUES
 
     return list(CUES)
 
 
 def cue_features(text: str) -> list[float]:
     """Each cue's match count in the normalised text (English and Chinese patterns), capped and scaled to [0, 1]."""
-    from medqa.safety.redflags import CUES, normalise
+    from medqa.safety.backstop_words import CUES
+    from medqa.safety.redflags import normalise
 
     norm = normalise(text)
     return [min(len(en.findall(norm)) + len(zh.findall(norm)), CUE_CAP) / CUE_CAP for en, zh in CUES.values()]
@@ -67,7 +68,7 @@ def cue_features(text: str) -> list[float]:
 
 def cue_digest() -> str:
     """A fingerprint of the cue patterns: a head trained on other cues must be retrained."""
-    from medqa.safety.redflags import CUES
+    from medqa.safety.backstop_words import CUES
 
     return hashlib.sha256("\n".join(f"{k}\t{en.pattern}\t{zh.pattern}" for k, (en, zh) in CUES.items()).encode()).hexdigest()
 

@@ -55,12 +55,29 @@ HYPO_EN = _c(
     r"|is it (?:normal|safe|dangerous)|dangerous\?|always (?:serious|dangerous)|can (?:people|patients|someone))\b"
 )
 HYPO_ZH = _c(r"如果|万一|假如|有哪些|是什么|什么是|如何|怎么识别|先兆|时应该|时旁人|剂量是多少|的区别|会遗传")
-# A message addressed to anyone ("普通人该怎么帮忙？", "for our first-aid training") describes nobody now,
-# unless it also says now or me: "我在路上看到有人倒地，现在没反应" stays an emergency.
+# A message addressed to anyone ("普通人该怎么帮忙？", "for our first-aid training"), asked to prepare for
+# later ("just in case", "so I'm prepared", 提前了解), teaching others (给工人讲讲…急救, 培训课上的问题) or about
+# fiction ("in last night's episode", 电视剧里) describes nobody now, unless it also says now or me:
+# "我在路上看到有人倒地，现在没反应" stays an emergency. Each cue says the teaching or the fiction itself, not
+# where something happened: "培训课上一个学员晕倒了", "watching a hospital drama when he collapsed" and the
+# clinical "an episode of chest pain" are none.
 AUDIENCE = {
     "en": _c(r"\bbystanders?\b|members? of the public|\b(?:a|any) passer-?by|first[- ]aid (?:course|training|class|poster|exam)"
-             r"|\bin advance\b|just in case|for future reference|ahead of time"),
-    "zh": _c(r"普通人|一般人|旁人|路人|旁观者|非专业人士|急救(?:培训|课|知识|常识|海报)|科普|提前了解|预先了解|以防万一"),
+             r"|\bin advance\b|just in case|for future reference|ahead of time"
+             r"|\bso (?:that )?(?:i'm|i am|i'll be|we're|we are|we'll be) (?:prepared|ready)\b|\bbe (?:better )?prepared\b"
+             r"|\b(?:asking|reading up|learning) (?:this |now )?(?:before|ahead of) (?:my|our|the|her) (?:due date|baby|delivery)"
+             r"|\bteach(?:ing)? (?:my|our|the|some) (?:\w+ )?(?:staff|workers|class|pupils|students|team|colleagues|volunteers)\b"
+             r"|\b(?:question|scenario|case) (?:from|for|in) (?:a|our|the|my|today's) (?:\w+ )?(?:training|class|course|lecture)\b"
+             r"|\bin (?:a|an|the|this|that|one) (?:(?:tv|hospital|medical|new|old|latest) )?(?:film|movie|tv show|tv series|show|series"
+             r"|drama|soap|sitcom|novel|cartoon)\b"
+             r"(?! of\b| (?:theat|cinema|ring))|\b(?:in|on|from) (?:last night's|last week's|this week's|tonight's|yesterday's"
+             r"|the latest|the new|the final) episode\b(?! of (?!(?:the|a|that) (?:show|series|drama|programme|program|soap)))"),
+    "zh": _c(r"普通人|一般人|旁人|路人|旁观者|非专业人士|急救(?:培训|课|知识|常识|海报)|科普|提前了解|预先了解|以防万一"
+             r"|提前(?:学|准备|知道|问问|问一下)|以备不时之需|有备无患|未雨绸缪|心里有个?(?:数|底)"
+             r"|给.{0,6}(?:工人|员工|职工|学生|同学|孩子们|小朋友|大家|家长|居民|老人|爸妈|家人|家里人|队员|志愿者|同事|新人|护工)们?.{0,2}"
+             r"(?:讲讲|讲一讲|讲一下|讲解|上一?课|科普|培训)|培训(?:课|班)?上?的?(?:问题|内容|题目|考题|案例|课件|材料|资料)"
+             r"|讲课|授课|备课|课件|教案|(?:好记|易记|简单)的?(?:要点|口诀)"
+             r"|(?:电视剧|连续剧|短剧|电影|小说|动画片|综艺|节目|(?<![加急])剧)(?:里|中)(?!心|间|午|毒|暑|风)"),
 }
 SPECIFIC_NOW = {
     "en": _c(r"\b(?:now|right now|just now|currently|at the moment|help me|please help|i'm|i am|i've|we're)\b"),
@@ -329,88 +346,4 @@ PERSON_OR_NOW = {
              r"|now|suddenly|just|to do|help|urgent|emergency|ambulance|911|999|112)\b"),
     "zh": _c(r"我|他|她|孩子|宝宝|宝贝|婴儿|娃|儿子|女儿|患者|病人|老人|爸|妈|父亲|母亲|老公|老婆|丈夫|妻子|朋友|家人|奶奶|爷爷"
              r"|外婆|外公|姥姥|姥爷|同事|哥|姐|弟|妹|自己|突然|现在|刚才|怎么办"),
-}
-
-# ---- cues the learned backstop counts (medqa.safety.learned): words that say how settled, how well,
-# how normal, how denied or how acute a message is, pooled so that one weight covers every synonym.
-# They only shape the backstop's score; no cue vetoes anything. Careful with words emergencies use
-# too: "stopped answering texts", "绳子挂好了", "药已经攒好了", "呼吸不正常", "说话不清楚", "含了药也不缓解".
-# No "mild" (a bit, 有点) or "service" (appointment, 预约) cue: emergencies are told with hedges and
-# as appointment requests ("Probably nothing, but his smile looks a bit lopsided"; a fresh batch,
-# dev5, lost 3 such emergencies to those two cues).
-_NOT_EN = r"(?<!not )(?<!n't )(?<!never )"
-CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
-    "settled": (
-        _c(_NOT_EN + r"\b(?:(?:has |have |had |it |bleeding |bleed )stopped|stopped (?:on its own|by itself|after)|settled|went away|goes away"
-           r"|gone away|passed (?:in|after|quickly|on its own)|resolved|better now|fine now|fine since|back to normal|cleared up"
-           r"|healed|healing|faded|fading|eased|improved|wore off|scabbed)\b"),
-        _c(r"止住了?|止血了|已经好了|就好了|好多了|好些了|自己好了|现在好了|没事了|看起来没事|完全没事|消了|(?<!不)(?<!未)(?<!没有)(?<!没)缓解"
-           r"|恢复(?:得|了|正常)|结痂|退了|就好|平复|不流了|已经停了|(?<![昏晕])过去了"),
-    ),
-    "well": (
-        _c(_NOT_EN + r"\b(?:playing|eating (?:well|normally|fine)|eating and drinking|drinking (?:well|normally|fine)|feeding well|chatty|happy"
-           r"|running around|gaining weight|otherwise (?:well|fine)|no other symptoms|talking fine|feel(?:s|ing)? fine|(?:i'm|he's|she's) fine"
-           r"|watching (?:tv|cartoons)|laughing|sleeping well|active|alert)\b"),
-        _c(r"能吃能玩|精神(?:很|还|也|都)?(?:好|可以|不错)|在玩|玩积木|吃饭(?:也)?正常|看动画|其他都好|没有其他(?:不适|症状)|没什么感觉"
-           r"|没有不舒服|活蹦乱跳|照常|睡得(?:很)?好|能走能吃"),
-    ),
-    "normal": (
-        _c(_NOT_EN + r"\b(?:normal|stable|unremarkable|negative|comfortable|room air|afebrile|gcs 15|9[5-9] ?%)"),
-        _c(r"(?<!不)正常|平稳|阴性|(?<!不)稳定|神志清|(?<!不)清楚|流利|等大等圆|灵敏|平顺|9[5-9]\s?%|36\.\d|5级"),
-    ),
-    "denied": (
-        _c(r"\b(?:denies|denied|denying|negative for|no (?:new |further |other |more )?(?:chest pain|pain|sob|shortness of breath"
-           r"|breathlessness|headache|fever|rash|bleeding|blood|vomiting|dizziness|weakness|numbness|swelling|wheeze|palpitations"
-           r"|syncope|seizures?|fits?|thoughts of|suicidal|self-harm|facial droop|neuro|focal))\b"),
-        _c(r"否认|未诉|未见|无明显|无(?:发热|发烧|胸痛|胸闷|心悸|气促|气短|呼吸困难|头痛|头晕|恶心|呕吐|腹痛|出血|流血|黑便|呕血|抽搐|晕厥"
-           r"|口角歪斜|肢体无力|自杀|自伤|消极|过敏|不适)|没有(?:发烧|发热|胸痛|胸闷|出血|流血|呕吐|头痛|抽搐)|不(?:发烧|发热|喘|肿)"),
-    ),
-    "acute": (
-        _c(r"\b(?:now|right now|suddenly|can't|cannot|won't|isn't|keeps|getting worse|worse|tonight|minutes?|an hour|still)\b"),
-        _c(r"现在|刚才|刚刚|突然|一直|越来越|还在|不停|分钟|小时|今晚|马上|叫不|不(?:动|醒|应)"),
-    ),
-}
-
-# ---- calm context: the backstop's gate (medqa.safety.triage.calm_context) ----
-# On text from fresh writers the backstop's false alarms were mostly calm messages that name a red
-# flag: service requests ("move mum's chemo appointment, she's feeling well"), teaching questions
-# (a kindergarten teacher's first-aid question), news about other people's children, family history,
-# episodes that are over. In such a message, with no word of onset or urgency, the backstop needs
-# even odds (learned.CALM_THRESHOLD) instead of its recall-lowered threshold. It never vetoes and the
-# rules are untouched. Emergencies use these words too ("I'm at the top of the car park", "posted a
-# goodbye message online", "已报告医生", "written letters to everyone"): such words stay out.
-CALM: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
-    "service": (
-        _c(r"\b(?:appointments?|appt|reschedul\w*|re-?book\w*|booking|book (?:in|a|an)|cancel\w*|portal|results?|referral"
-           r"|repeat prescription|prescriptions?|refill|sick note|fit note|parking|visiting hours|follow-?up|check-?up"
-           r"|hospital bag|leaflet|pharmacy)\b"),
-        _c(r"预约|改约|改期|挂号|复诊|复查|随访|检查报告|报告单|报告出来|化验单|检查结果|结果出来|开药|续药|配药|停车|探视|陪护"
-           r"|住院包|待产包|医保|报销|开证明|取药"),
-    ),
-    "teaching": (
-        _c(r"\b(?:first[- ]aid|cpr (?:training|class|course)|training|lesson|teacher|teaching|exam|revision|essay|homework"
-           r"|poster|workshop|volunteer\w*|curious|out of interest|just wondering)\b"),
-        _c(r"培训|课上|上课|我是.{0,6}老师|班上|考试|科普|讲座|志愿者|好奇|一般来说|急救知识|幼儿园"),
-    ),
-    "elsewhere": (
-        _c(r"\b(?:news|article|read (?:about|that)|heard (?:about|that)|saw (?:on|a|an) (?:tv|the news|post|video)|on tv|documentary)\b"),
-        _c(r"新闻|报道|听说|视频里|电视上|文章|朋友圈看到|看到.{0,6}说"),
-    ),
-    "history": (
-        _c(r"\b(?:family history|runs in (?:the|my|our) family|(?:my|his|her) (?:late )?(?:mother|mum|mom|father|dad|grandmother"
-           r"|grandfather|gran|grandad|uncle|aunt)\b.{0,30}\b(?:had|died)|used to|years ago|last year|months ago"
-           r"|as a (?:child|kid|teen(?:ager)?|baby)|(?:fully )?recovered|well now|i'm well|doing (?:really )?well)\b"),
-        _c(r"家族史|遗传|以前|曾经|年前|个月前|去年|上个月|小时候|走出来|康复"
-           r"|(?:妈|爸|母亲|父亲|外婆|外公|奶奶|爷爷|姥姥|姥爷).{0,10}(?:去世|过世|走的|得过|患过)"),
-    ),
-    "settled": CUES["settled"],
-}
-# Words of onset or urgency: any of them keeps a calm-sounding message at the usual threshold
-# ("booking query - move my appointment to today, about an hour ago the vision went").
-ONSET = {
-    "en": _c(r"\b(?:suddenly|sudden|right now|now (?:he|she|i|it|they|her|his|my)|can't|cannot|won't|isn't|keeps|getting worse"
-             r"|worse|worsening|tonight|this (?:morning|afternoon|evening)|today|last night|yesterday|at (?:lunch|breakfast|dinner)"
-             r"|since|started|starting|began|minutes?|mins?|\d+ ?mins?|hours?|hrs?|an hour|still|just now|help|ambulance|a&e)\b"),
-    "zh": _c(r"突然|刚才|刚刚|" + YIZHI + r"|越来越|还在|不停|分钟|小时(?!候)|今晚|马上|叫不|不(?:动|醒|应)"
-             r"|今天|今早|今晨|早上|中午|昨晚|昨天|开始|加重|更严重|更厉害|没缓|救命|救护车|急诊"),
 }

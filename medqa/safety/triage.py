@@ -5,6 +5,7 @@ import re
 from dataclasses import dataclass
 
 from medqa.lang import detect_lang
+from medqa.safety import backstop_words as bw
 from medqa.safety import redflags as rf
 
 
@@ -38,8 +39,10 @@ class _Scanner:
     def __init__(self, text: str, lang: str) -> None:
         self.text, self.lang = text, lang
         self.segs = _segments(text, lang)
-        # Addressed to anyone and naming no one now: every red flag in it is hypothetical.
-        self.general_audience = bool(rf.AUDIENCE[lang].search(text)) and not rf.SPECIFIC_NOW[lang].search(text)
+        # Addressed to anyone, asked to prepare, or fiction, and naming no one now: every red flag in it is
+        # hypothetical. The cue's own words are no "now": "so I'm prepared" keeps no one in.
+        audience = rf.AUDIENCE[lang]
+        self.general_audience = bool(audience.search(text)) and not rf.SPECIFIC_NOW[lang].search(audience.sub(" ", text))
 
     def _seg(self, pos: int) -> Span:
         for s in self.segs:
@@ -197,13 +200,21 @@ def general_question(text: str, lang: str | None = None) -> bool:
 
 
 def calm_context(text: str) -> bool:
-    """A service request, teaching question, news, family history or settled episode with no word of onset or urgency."""
+    """A benign finding the labelling rules name, or a service request, teaching question, news, family history
+    or settled episode with no word of onset; a word of urgency rules both out."""
     norm = rf.normalise(text)
-    if rf.ONSET["en"].search(norm) or rf.ONSET["zh"].search(norm):
+
+    def said(words: dict[str, re.Pattern[str]]) -> bool:
+        # Both languages' words: Chinese messages mix in English ones ("复查 follow-up"), and the reverse.
+        return bool(words["en"].search(norm) or words["zh"].search(norm))
+
+    if said(bw.URGENCY):
         return False
-    # Both languages' words: Chinese messages mix in English ones ("复查 follow-up"), and the reverse.
-    return bool(rf.AUDIENCE["en"].search(norm) or rf.AUDIENCE["zh"].search(norm)) or any(
-        en.search(norm) or zh.search(norm) for en, zh in rf.CALM.values())
+    if said(bw.BENIGN):
+        return True
+    if said(bw.ONSET):
+        return False
+    return said(rf.AUDIENCE) or any(en.search(norm) or zh.search(norm) for en, zh in bw.CALM.values())
 
 
 def triage(text: str, lang: str | None = None) -> TriageResult:
