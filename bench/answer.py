@@ -5,10 +5,14 @@ llama.cpp) and the configured index.
     nice -n 5 .venv/bin/python bench/answer.py [--n 50] [--cold 5] [--context-tokens N]
         [--backbone qwen2.5-coder-1.5b-instruct-q4km]
 
-"cited" counts answers with any citation: markers the model wrote, or passages medqa matched
+"answer's document shown": the MedQuAD document the question was written from is among the
+passages shown; "answer terms in that document": the share of the answer's content words found in
+it (medqa.attribution.support; a rough check that shorter context still answers from the right
+source). "cited" counts answers with any citation: markers the model wrote, or passages medqa matched
 to unmarked sentences (medqa.attribution); "model wrote [n]" counts the first kind alone.
 
---cold N also answers N questions with llama.cpp's KV cache emptied first, to show what
+Without --context-tokens/--top/--max-tokens the Assistant's budget for the engine applies
+(medqa.prompts.BUDGETS: "compact" on llama.cpp). --cold N also answers N questions with llama.cpp's KV cache emptied first, to show what
 the cached system prefix saves. Targets (issue 3): p50 first token <= 1.5 s, p50 whole
 answer <= 6 s.
 """
@@ -57,6 +61,21 @@ def small_index(settings, doc_ids: set[str], others: int) -> object:  # noqa: AN
     return s
 
 
+def gold_texts(doc_ids: set[str], settings) -> dict[str, str]:  # noqa: ANN001
+    """The full MedQuAD document each question was written from, by id."""
+    import gzip
+
+    from medqa import data
+
+    out = {}
+    with gzip.open(data.resolve("medquad", settings), "rt", encoding="utf-8") as f:
+        for line in f:
+            d = json.loads(line)
+            if d["id"] in doc_ids:
+                out[d["id"]] = d["title"] + "\n" + "\n".join(s["text"] for s in d["sections"])
+    return out
+
+
 def engine_of(backend: object) -> object:
     """The llama.cpp engine under a ReplicaSet, to empty its cache for --cold."""
     reps = getattr(backend, "replicas", [backend])
@@ -71,6 +90,7 @@ def main() -> None:
     ap.add_argument("--context-tokens", type=int, default=None,
                     help="budget for the retrieved passages (default: the Assistant's)")
     ap.add_argument("--max-tokens", type=int, default=None, help="answer length cap")
+    ap.add_argument("--top", type=int, default=None, help="passages shown (default: the Assistant's)")
     ap.add_argument("--backbone", default=None,
                     help="answer every question with this backbone (the fixed router), "
                          "e.g. qwen2.5-coder-1.5b-instruct-q4km; default: the configured router")
@@ -80,6 +100,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from medqa.config import load_settings
+    from medqa.attribution import support
     from medqa.pipeline import Assistant
     from medqa.types import Answer, Retrieved, Token
 
@@ -100,6 +121,8 @@ def main() -> None:
     a = Assistant.from_settings(settings)
     a.context_tokens = args.context_tokens or a.context_tokens
     a.max_tokens = args.max_tokens or a.max_tokens
+    a.top_passages = args.top or a.top_passages
+    gold = gold_texts({r["doc_id"] for r in picked}, settings)
     name = a._route(a._question(questions[0])).backbones[0]
     t = time.perf_counter()
     backend = a.backend(name)
@@ -109,9 +132,11 @@ def main() -> None:
     print(f"# {name} on {settings.models.engine}; {len(questions)} questions from {qfile.name};"
           f" load average {os.getloadavg()[0]:.1f} at start (machine shared by ~8 engineers),"
           f" niceness {os.nice(0)}; model load {load_s:.1f} s (not counted); context budget "
-          f"{a.context_tokens} tokens, answer cap {a.max_tokens} tokens")
+          f"{a.context_tokens} tokens in {a.top_passages} passages, answer cap {a.max_tokens} tokens, "
+          f"{getattr(engine_of(backend), 'n_threads', '?')} engine threads"
+          f" (set MEDQA_MODELS__N_THREADS to fix it; the default follows the load average)")
 
-    def run(q: str, cold: bool) -> dict[str, float]:
+    def run(q: str, cold: bool, doc_id: str = "") -> dict[str, float]:
         if cold and engine_of(backend) is not None:
             engine_of(backend).reset()  # next prefill starts from an empty KV cache
         t0, c0 = time.perf_counter(), time.process_time()
@@ -120,6 +145,7 @@ def main() -> None:
         for ev in a.stream(q):
             if isinstance(ev, Retrieved):
                 out["retrieve_s"] = ev.seconds
+                out["gold_shown"] = float(doc_id in {p.doc_id for p in ev.passages[:a.top_passages]})
             elif isinstance(ev, Token) and first is None:
                 first, first_cpu = time.perf_counter() - t0, time.process_time() - c0
             elif isinstance(ev, Answer):
@@ -129,19 +155,21 @@ def main() -> None:
                            model_cited=float(any(c.how == "model" for c in ev.citations)),
                            cited=float(bool(ev.citations)), partial=float(ev.partial),
                            prompt_tokens=ev.timings.get("prompt_tokens", 0.0),
-                           completion_tokens=ev.timings.get("completion_tokens", 0.0))
+                           completion_tokens=ev.timings.get("completion_tokens", 0.0),
+                           gold_support=support(ev.text, gold.get(doc_id, "")))
         return out
 
     warm = []
-    for i, q in enumerate(questions, 1):
-        warm.append(run(q, cold=False))
+    for i, (q, row) in enumerate(zip(questions, picked), 1):
+        warm.append(run(q, cold=False, doc_id=row["doc_id"]))
         r = warm[-1]
         print(f"  {i:2d} ttft {r['ttft_s']:.2f} s  total {r['total_s']:.2f} s  (CPU "
               f"{r['ttft_cpu_s']:.2f} / {r['total_cpu_s']:.2f} s)  "
               f"prompt {r['prompt_tokens']:.0f} tok  answer {r['completion_tokens']:.0f} tok",
               flush=True)
     # The first warm answer had nothing cached yet: compare on the questions after it.
-    cold = [run(q, cold=True) for q in questions[1: 1 + args.cold]]
+    cold = [run(q, cold=True, doc_id=r["doc_id"]) for q, r in
+            zip(questions[1: 1 + args.cold], picked[1: 1 + args.cold])]
 
     def row(label: str, rs: list[dict[str, float]]) -> None:
         if not rs:
@@ -154,14 +182,16 @@ def main() -> None:
               f"| {statistics.mean(col['completion_tokens']):.0f} "
               f"| {pct(col['ttft_cpu_s'], .5):.2f} | {pct(col['total_cpu_s'], .5):.2f} "
               f"| {statistics.mean(col['model_cited']):.0%} | {statistics.mean(col['cited']):.0%} "
+              f"| {statistics.mean(col['gold_shown']):.0%} | {statistics.mean(col['gold_support']):.2f} "
               f"| {sum(col['partial']):.0f} |")
 
     # CPU seconds: what this process really got; with one engine thread, about what an
     # otherwise idle core would take (the machine is shared, so wall times are inflated).
     print("\n| run | n | retrieve p50 s | first token p50 s | p95 | whole answer p50 s | p95 "
           "| prompt tok | answer tok | first token p50 CPU-s | whole answer p50 CPU-s "
-          "| model wrote [n] | cited (model or matched) | partial |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "| model wrote [n] | cited (model or matched) | answer's document shown "
+          "| answer terms in that document | partial |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     row("system prefix cached", warm)
     row("cache emptied first", cold)
     if cold:

@@ -63,6 +63,16 @@ class ModelSettings(BaseModel):
     request_timeout_s: float = 120.0
 
 
+class AnswerSettings(BaseModel):
+    """How much retrieved text a prompt carries and how long an answer may run; None = the
+    engine's budget in medqa.prompts.BUDGETS (compact for in-process CPU engines, where
+    prefill sets the time to first token, wide for vLLM servers)."""
+
+    context_tokens: int | None = None
+    top_passages: int | None = None
+    max_tokens: int | None = None
+
+
 class RoutingSettings(BaseModel):
     """Which router picks the backbone, retrieval and reasoning per question."""
 
@@ -105,6 +115,7 @@ class Settings(BaseSettings):
     models_path: Path | None = None
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     models: ModelSettings = Field(default_factory=ModelSettings)
+    answer: AnswerSettings = Field(default_factory=AnswerSettings)
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
     safety: SafetySettings = Field(default_factory=SafetySettings)
     server: ServerSettings = Field(default_factory=ServerSettings)

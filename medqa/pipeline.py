@@ -14,7 +14,7 @@ from medqa.attribution import citations_for
 from medqa.config import Settings
 from medqa.errors import MedQAError, QueryError
 from medqa.models.base import Backend
-from medqa.prompts import CONTEXT_TOKENS, TOP_PASSAGES, build_messages, context_block
+from medqa.prompts import BUDGETS, ENGINE_BUDGET, build_messages, context_block
 from medqa.routing.health import Health
 from medqa.types import (
     Answer,
@@ -32,18 +32,19 @@ from medqa.types import (
 )
 
 log = logging.getLogger(__name__)
-ANSWER_MAX_TOKENS = 256
 
 class Assistant:
     """One question in, an ordered stream of events out; every front end drives this."""
 
-    # Prefill dominates on a CPU (~117 prompt tokens/s for the 1.5B on 2 cores): these two
-    # numbers set the time to first token and to the whole answer.
-    context_tokens: int = CONTEXT_TOKENS
-    max_tokens: int = ANSWER_MAX_TOKENS
-
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        # Prefill dominates on a CPU: these three numbers set the time to first token and to
+        # the whole answer. Settings win; otherwise the engine's budget.
+        budget = BUDGETS[ENGINE_BUDGET.get(settings.models.engine, "wide")]
+        a = settings.answer
+        self.context_tokens: int = a.context_tokens or budget[0]
+        self.top_passages: int = a.top_passages or budget[1]
+        self.max_tokens: int = a.max_tokens or budget[2]
         self._backends: dict[str, Backend] = {}
         self._retrievers: dict[str, object] = {}
         self._lock = threading.RLock()  # guards the lazy caches, not the engines
@@ -153,7 +154,7 @@ class Assistant:
         yield Retrieved(tuple(passages), timings["retrieve_s"])
         yield Routed(route)
 
-        shown = context_block(passages, self.context_tokens, TOP_PASSAGES)
+        shown = context_block(passages, self.context_tokens, self.top_passages)
         messages = build_messages(q, shown, lang)
         params = GenParams(
             max_tokens=self.max_tokens,

@@ -35,8 +35,13 @@ CHOICE = {
 }
 LABELS = {"en": ("Documents", "Question"), "zh": ("文档", "问题")}
 
-CONTEXT_TOKENS = 600  # prefill runs ~117 tokens/s for the 1.5B on 2 cores: keep it short
-TOP_PASSAGES = 3
+# (context tokens, passages shown, answer tokens) per engine. On 2 CPU cores the 1.5B reads
+# ~65-80 prompt tokens/s, so the first token waits ~1 s per 80 uncached tokens: "compact" keeps
+# p50 first token <= 1.5 s there (bench/answer.py; docs/engines.md); a GPU server reads
+# thousands per second and gets the "wide" budget.
+BUDGETS = {"compact": (80, 2, 96), "wide": (600, 3, 256)}
+ENGINE_BUDGET = {"llamacpp": "compact", "transformers": "compact", "vllm": "wide"}
+CONTEXT_TOKENS, TOP_PASSAGES, _ = BUDGETS["wide"]  # context_block's defaults
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 

@@ -145,3 +145,17 @@ def test_ask_batch_and_search(index_home) -> None:
 
 def test_cited_numbers_reads_groups_in_order() -> None:
     assert cited_numbers("a [2] b [1, 3] c [2]，d [4、5]") == [2, 1, 3, 4, 5]
+
+
+def test_answer_budget_follows_the_engine_unless_configured(tmp_path) -> None:
+    from medqa.config import AnswerSettings, ModelSettings, Settings
+    from medqa.prompts import BUDGETS
+
+    def budget(**kw) -> tuple[int, int, int]:  # noqa: ANN003
+        a = Assistant(Settings(home=tmp_path, **kw))
+        return a.context_tokens, a.top_passages, a.max_tokens
+
+    assert budget(models=ModelSettings(engine="llamacpp")) == BUDGETS["compact"]
+    assert budget(models=ModelSettings(engine="vllm")) == BUDGETS["wide"]
+    assert budget(models=ModelSettings(engine="llamacpp"),
+                  answer=AnswerSettings(context_tokens=300, max_tokens=200)) == (300, 2, 200)
