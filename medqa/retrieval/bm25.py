@@ -80,7 +80,7 @@ def build(index_dir: Path, manifest: Manifest, store: Any = None,
                               *([prev] if prev is not None else []))
         if not ids:
             matrix = np.zeros((0, store.embedder.dim), dtype=np.float32)
-        dense.save(tmp, matrix, store.embedder.name)
+        dense.save(tmp, matrix, store.embedder.name, store.embedder.version)
     shutil.rmtree(target, ignore_errors=True)
     os.replace(tmp, target)
     _write_pointer(index_dir, {"dir": target.name, "generation": generation, "rows": len(rows)})

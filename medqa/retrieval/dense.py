@@ -122,10 +122,11 @@ class _Int8Scorer:
         return np.flatnonzero(reach >= floor - slack)
 
 
-def save(folder: Path, matrix: np.ndarray, embedder: str) -> None:
+def save(folder: Path, matrix: np.ndarray, embedder: str, version: str = "") -> None:
     """Write the vectors (rows in `ids.json` order) into a generation folder being built."""
     np.save(folder / VECTORS, np.ascontiguousarray(matrix, dtype=np.float32))
-    (folder / META).write_text(json.dumps({"embedder": embedder, "rows": int(matrix.shape[0]),
+    (folder / META).write_text(json.dumps({"embedder": embedder, "embedder_version": version,
+                                           "rows": int(matrix.shape[0]),
                                            "dim": int(matrix.shape[1]) if matrix.ndim == 2 else 0}))
 
 
@@ -168,13 +169,14 @@ def gather(ids: list[str], embedder: str, fetch: Callable[[list[str]], dict[str,
 
 
 def write_into(folder: Path, ids: list[str], embedder: str,
-               fetch: Callable[[list[str]], dict[str, Any]]) -> np.ndarray:
+               fetch: Callable[[list[str]], dict[str, Any]], version: str = "") -> np.ndarray:
     """Add vectors to an existing generation folder that lacks them (atomically)."""
     matrix = gather(ids, embedder, fetch)
     tmp = folder / f".vectors.tmp{os.getpid()}.npy"
     np.save(tmp, matrix)
     os.replace(tmp, folder / VECTORS)
     (folder / f".{META}.tmp{os.getpid()}").write_text(json.dumps(
-        {"embedder": embedder, "rows": len(ids), "dim": int(matrix.shape[1])}))
+        {"embedder": embedder, "embedder_version": version, "rows": len(ids),
+         "dim": int(matrix.shape[1])}))
     os.replace(folder / f".{META}.tmp{os.getpid()}", folder / META)
     return matrix

@@ -29,6 +29,9 @@ class Embedder(ABC):
 
     name: str = ""
     dim: int = 0
+    #: how the vectors are computed (engine and recipe): an index keeps it, and refuses queries
+    #: embedded another way, whose vectors would not be comparable to its own
+    version: str = ""
 
     @abstractmethod
     def embed_documents(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
@@ -86,7 +89,7 @@ class SentenceTransformerEmbedder(Embedder):
                  prefix_document: str = "") -> None:
         from sentence_transformers import SentenceTransformer
 
-        self.name = name
+        self.name, self.version = name, "sentence-transformers:fp32"
         self.model = SentenceTransformer(str(model_dir), device="cpu")
         self.dim = int(self.model.get_embedding_dimension() or 0)
         self._pq, self._pd = prefix_query, prefix_document

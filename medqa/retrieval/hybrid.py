@@ -90,7 +90,7 @@ class _Index:
                 loaded = dense.load(folder)
                 if loaded is None or len(loaded[0]) != len(self.bm25):
                     return dense.write_into(folder, self.bm25.ids, self.embedder.name,
-                                            self.store.vectors)
+                                            self.store.vectors, self.embedder.version)
         matrix, info = loaded
         if info.get("embedder") != self.embedder.name:
             raise ConfigError(
@@ -98,6 +98,14 @@ class _Index:
                 f"{info.get('embedder')!r}, but settings ask for {self.embedder.name!r}.",
                 f"Set MEDQA_RETRIEVAL__EMBEDDING_MODEL={info.get('embedder')}, or delete "
                 f"{self.settings.index_dir} and ingest again.")
+        made_with = info.get("embedder_version")
+        if made_with and self.embedder.version and made_with != self.embedder.version:
+            # Same model, other vectors (a new quantisation recipe): ranking would be noise.
+            raise ConfigError(
+                f"The index of tenant {self.settings.tenant!r} holds {info.get('embedder')} vectors "
+                f"made by {made_with!r}; this medqa makes them with {self.embedder.version!r}.",
+                f"Rebuild it: delete {self.settings.index_dir} and run medqa ingest again for "
+                "each corpus (medqa ingest medquad, ...).")
         return matrix
 
     def passages(self, scored: list[tuple[int, float]]) -> list[Passage]:

@@ -157,6 +157,7 @@ class OnnxEmbedder(Embedder):
         from tokenizers import Tokenizer
 
         self.name, self.dim = name, int(json.loads((model_dir / "config.json").read_text())["hidden_size"])
+        self.version = f"onnx:{RECIPE}"
         self.model_path = ensure_onnx(model_dir, cache_dir)
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self.tokenizer.enable_truncation(MAX_TOKENS)

@@ -54,7 +54,8 @@ class ChromaStore:
         try:
             if create:
                 self.col = self.client.get_or_create_collection(
-                    metadata={"embedder": embedder.name, "tenant": settings.tenant},
+                    metadata={"embedder": embedder.name, "embedder_version": embedder.version,
+                              "tenant": settings.tenant},
                     configuration={"hnsw": {"space": "cosine", "ef_construction": 200,
                                             "ef_search": 200}},
                     **kwargs)
@@ -74,6 +75,16 @@ class ChromaStore:
                 f"{built_with!r}, but settings ask for {embedder.name!r}.",
                 f"Set MEDQA_RETRIEVAL__EMBEDDING_MODEL={built_with}, or delete "
                 f"{settings.index_dir} and ingest again.",
+            )
+        made_with = (self.col.metadata or {}).get("embedder_version")
+        if made_with and embedder.version and made_with != embedder.version:
+            # Same model name, other vectors (a new quantisation recipe): searches would
+            # silently rank by noise.
+            raise ConfigError(
+                f"The index of tenant {settings.tenant!r} was built with {built_with} vectors made "
+                f"by {made_with!r}; this medqa makes them with {embedder.version!r}.",
+                f"Rebuild it: delete {settings.index_dir} and run medqa ingest again "
+                "for each corpus (medqa ingest medquad, ...).",
             )
 
     def count(self) -> int:

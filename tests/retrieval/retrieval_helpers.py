@@ -13,6 +13,7 @@ class HashingEmbedder(Embedder):
     """A real Embedder (bag of hashed words) for tests where the model does not matter."""
 
     name = "test-hashing"
+    version = "md5-bag-of-words"
     dim = 64
 
     def embed_documents(self, texts: list[str], batch_size: int = 32) -> np.ndarray:

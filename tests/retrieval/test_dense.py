@@ -181,3 +181,32 @@ def test_a_generation_keeps_tokens_for_the_next_rebuild(hsettings, hospital_fold
     assert "lactate" in [kept.words[i] for i in kept.flat[s:e]]
     monkeypatch.setattr(bm25, "tokenizer_key", lambda: "another tokenizer")
     assert bm25._current_tokens(hsettings.index_dir) is None  # never reused across tokenizers
+
+
+def test_an_index_of_another_recipe_of_the_same_embedder_is_refused(hsettings, hospital_folder):
+    from medqa.errors import ConfigError
+    from medqa.retrieval import bm25
+
+    ingest(hospital_folder, hsettings)
+    folder = hsettings.index_dir / bm25.pointer(hsettings.index_dir)["dir"]
+    meta = json.loads((folder / "vectors.json").read_text())
+    assert meta["embedder_version"]  # written with every index
+    (folder / "vectors.json").write_text(json.dumps({**meta, "embedder_version": "onnx:old-recipe"}))
+    with pytest.raises(ConfigError) as e:
+        open_retriever(hsettings).search("hand hygiene", k=1)
+    assert "onnx:old-recipe" in str(e.value.message) and "ingest" in str(e.value.hint)
+
+
+def test_ingest_refuses_a_store_built_by_another_recipe(hsettings, hospital_folder):
+    from medqa.errors import ConfigError
+    from medqa.retrieval.store import ChromaStore
+    from tests.retrieval.retrieval_helpers import HashingEmbedder
+
+    ingest(hospital_folder, hsettings)
+
+    class Rerecipe(HashingEmbedder):
+        version = "md5-bag-of-words-v2"
+
+    with pytest.raises(ConfigError) as e:
+        ChromaStore(hsettings, Rerecipe())
+    assert "md5-bag-of-words" in str(e.value.message) and "v2" in str(e.value.message)
