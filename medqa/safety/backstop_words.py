@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from medqa.safety.redflags import YIZHI
+from medqa.safety.redflags import CHEST_WALL, YIZHI
 
 
 def _c(p: str) -> re.Pattern[str]:
@@ -63,9 +63,9 @@ CALM: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         _c(r"\b(?:appointments?|appt|reschedul\w*|re-?book\w*|booking|book (?:in|a|an)|cancel\w*|portal|results?|referral"
            r"|repeat prescription|prescriptions?|refill|sick note|fit note|parking|visiting hours|follow-?up|check-?up"
            r"|hospital bag|leaflet|pharmacy|wi-?fi|password|wait(?:ing)? times?|how long (?:is|will be) the wait"
-           r"|(?:which|what) ward|ward (?:number|extension|phone number))\b"),
+           r"|(?:which|what) ward|ward (?:number|extension|phone number)|announce\w*|glasses|spectacles|eye test)\b"),
         _c(r"预约|改约|改期|挂号|复诊|复查|随访|检查报告|报告单|报告出来|化验单|检查结果|结果出来|开药|续药|配药|停车|探视|陪护"
-           r"|住院包|待产包|医保|报销|开证明|取药|病区|住在哪|(?:哪个|几号)病房|无线网|密码|等多久|等候时间"),
+           r"|住院包|待产包|医保|报销|开证明|取药|病区|住在哪|(?:哪个|几号)病房|无线网|密码|等多久|等候时间|配眼镜|验光|广播"),
     ),
     "teaching": (
         _c(r"\b(?:first[- ]aid|cpr (?:training|class|course)|training|lesson|teacher|teaching|exam|revision|essay|homework"
@@ -79,9 +79,16 @@ CALM: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "history": (
         _c(r"\b(?:family history|runs in (?:the|my|our) family|(?:my|his|her) (?:late )?(?:mother|mum|mom|father|dad|grandmother"
            r"|grandfather|gran|grandad|uncle|aunt)\b.{0,30}\b(?:had|died)|used to|years ago|last year|months ago"
-           r"|as a (?:child|kid|teen(?:ager)?|baby)|(?:fully )?recovered|well now|i'm well|doing (?:really )?well)\b"),
+           r"|as a (?:child|kid|teen(?:ager)?|baby)|(?:fully )?recovered|well now|i'm well|doing (?:really )?well"
+           r"|all clear|fully investigated|checked out (?:fine|ok|okay|normal))\b"),
         _c(r"家族史|遗传|以前|曾经|年前|个月前|去年|上个月|小时候|走出来|康复"
-           r"|(?:妈|爸|母亲|父亲|外婆|外公|奶奶|爷爷|姥姥|姥爷).{0,10}(?:去世|过世|走的|得过|患过)"),
+           r"|(?:妈|爸|母亲|父亲|外婆|外公|奶奶|爷爷|姥姥|姥爷).{0,10}(?:去世|过世|走的|得过|患过)|查过(?!敏)|检查过(?!敏)|都查了|查了.{0,8}没(?:问题|事)"),
+    ),
+    # a near miss: the pills were taken off the child before any went down ("all accounted for", 一片都没少)
+    "averted": (
+        _c(r"\b(?:nearly|almost) (?:took|swallowed|ate|drank)\b|\bnone (?:are |were |was )?missing|\ball (?:still )?accounted for"
+           r"|\b(?:grabbed|took|got) (?:it|them) (?:off|from|away from) (?:him|her|them) (?:before|in time)"),
+        _c(r"差点.{0,12}(?:吃|吞|喝)|(?:抢|夺)(?:了)?(?:下来|回来)|一(?:片|粒|颗)都没少|没(?:有)?(?:吃|吞|咽)(?:进去|下去)"),
     ),
     "settled": CUES["settled"],
 }
@@ -95,13 +102,10 @@ BENIGN = {
     "en": _c(
         _FADE_EN + r"\b(?:fades?|faded|blanch(?:es|ed)?|disappears?|goes away|went away)(?: completely| away| right away)?"
         r" (?:when|if|under|with) (?:i |you |we |she |he |they )?(?:press|pressed|pressing|push|a glass|the glass|a finger)"
-        r"|" + _FADE_EN + r"\bblanching (?:rash|spots)|\brash (?:that |which )?blanches"
-        r"|\b(?:ribs?|rib cage|chest wall|breastbone|sternum)\b[^.;!?]{0,60}\b(?:when|if) (?:i|you|she|he|they) (?:press|push|touch)"
-        r"|\bpress(?:es|ing)? on (?:my|her|his|the) (?:ribs?|breastbone|sternum|chest wall)"
-        r"|reproducible on palpation|chest wall (?:pain|tenderness)|costochondritis"),
+        r"|" + _FADE_EN + r"\bblanching (?:rash|spots)|\brash (?:that |which )?blanches|" + CHEST_WALL["en"].pattern),
     "zh": _c(
         r"压之褪色|(?:一按|按压|按了|按一下|按下去|压一下|压了|压着|杯子压)(?:一下)?(?:就|后|会|能|也会)?褪色"
-        r"|(?:胸|肋).{0,12}(?:一按就|按着|按压|按了|按上去|压着|一压就)(?:会|也|才|就)?(?:疼|痛)|(?:胸|肋).{0,12}压痛|肋软骨炎"),
+        r"|" + CHEST_WALL["zh"].pattern),
 }
 # Words of urgency: any of them keeps a calm-sounding message at the usual threshold
 # ("booking query - move my appointment, it suddenly got worse"). "making things worse" is no course.

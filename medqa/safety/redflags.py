@@ -29,11 +29,13 @@ NEG_EN = _c(
     r"\b(?:no|not|denies|denied|deny|denying|without|negative for|free of|never|absent|didn't|did not"
     r"|doesn't|does not|hasn't|has not|haven't|have not|ruled out)\b"
 )
+# "it stopped bleeding after ten minutes": a cue that must see the start of the match (EN windows end before it).
+NEG_AHEAD_EN = _c(r"\b(?:has |have |had |it |then |finally )?stopped (?=bleed)|\bno longer (?=bleed)")
 NEG_POST_EN = _c(r"^[^.;:!?]{0,80}?\b(?:(?:all|both|were|was|are|is|has been|have been)\s+(?:denied|absent|ruled out)|(?:all|both) negative)\b")
 NEG_POST_ZH = _c(r"^[^，,。；;]{0,20}?(?:均(?:否认|无|未|为?阴性)|都否认|全部否认)")
 NEG_ZH = _c(
     r"没有|没(?!反应|醒|有呼吸)|无(?!力|法|助|效|反应|明显诱因)|否认|未(?!缓解|见好转)|不是|并非|排除"
-    r"|不(?=发烧|发热|痛|疼|喘|肿|晕)"
+    r"|不(?=发烧|发热|痛|疼|喘|肿|晕|出血|流血)"
 )
 
 HIST_EN = _c(
@@ -41,12 +43,19 @@ HIST_EN = _c(
     r"|years ago|last (?:year|month|week)|as a (?:child|kid|teen(?:ager)?|baby)|history of|h/o|hx of"
     r"|previous(?:ly)?|prior|used to|once|recovered|resolved|in the past|family history|earlier this year"
     r"|old (?:stroke|heart attack|mi|infarct|bleed)|residual|long-?standing"
-    r"|(?:was|were|felt|been) (?:fine|ok|okay|better|normal) (?:again )?(?:in|after|within))\b"
+    r"|(?:was|were|felt|been) (?:fine|ok|okay|better|normal) (?:again )?(?:in|after|within)"
+    # an earlier pregnancy ("my waters broke at 38 weeks with my first"); "pregnant with my first" is this one
+    r"|(?:broke|happened|had|bled|started|came|went|was|were|delivered|haemorrhaged|hemorrhaged)\b.{0,40}\bwith (?:my|our|her) (?:first|last|eldest|older one)"
+    r"|(?:last|previous|earlier) (?:pregnancy|pregnancies|labou?r|delivery|birth)|last time (?:i|she|you) (?:was|were) pregnant"
+    # a period that is over ("there was a time I thought about suicide")
+    r"|there was a (?:time|period|phase)|went through a (?:\w+ )?(?:patch|phase|period|time)|back then)\b"
 )
 HIST_ZH = _c(
     r"既往|以前|之前|曾经|曾|\d+年前|[一二两三四五六七八九十几多]+年前|年前|个月前|周前|上个月|去年|前年|小时候"
     r"|病史|家族史|(?:19|20)\d\d年|过一次|有过|中过|晕过|休克过|发作过|康复|恢复|缓解了|完全缓解|已经好了|好多了|没事了"
     r"|遗留|后遗症|老毛病|缓过来|缓过劲"
+    # an earlier pregnancy (上一胎; 头胎 and 第一胎 may be this one) and a period that is over (有段时间, not 最近有段时间)
+    r"|上一胎|上胎|前一胎|上次怀孕|上一次怀孕|上次(?:生|分娩|顺产|剖)|(?:生|怀)老大(?:的)?时候|(?<!最近)(?<!这)有一?段时间|那段时间|那阵子"
 )
 # Textbook and hypothetical questions mention red flags without anyone having them.
 HYPO_EN = _c(
@@ -61,6 +70,14 @@ HYPO_ZH = _c(r"如果|万一|假如|有哪些|是什么|什么是|如何|怎么�
 # "我在路上看到有人倒地，现在没反应" stays an emergency. Each cue says the teaching or the fiction itself, not
 # where something happened: "培训课上一个学员晕倒了", "watching a hospital drama when he collapsed" and the
 # clinical "an episode of chest pain" are none.
+# Writing fiction ("I'm writing a short story where...", 写小说); "I was writing my novel when..." is no fiction,
+# and a "script" is a prescription to a GP.
+FICTION = {
+    "en": r"\b(?:i'm |i am )?(?:writing|wrote|working on) (?:a|an|my) (?:short |new |crime |medical |hospital )?(?:story|novel"
+          r"|screenplay|play|scene)\b(?! (?:when|and (?:suddenly|then)))|\bfor (?:a|my|the) (?:short )?(?:story|novel|screenplay)\b",
+    "zh": r"(?:我们?)?(?:正在|在)?写(?:一篇|一部|一个|个|篇|部)?.{0,4}(?:小说|剧本|故事)(?!的?时候|时)|(?:小说|剧本|故事)(?:里的?|中的?)?(?:人物|角色|情节)|剧情需要",
+}
+FICTION_RE = {lang: _c(p) for lang, p in FICTION.items()}
 AUDIENCE = {
     "en": _c(r"\bbystanders?\b|members? of the public|\b(?:a|any) passer-?by|first[- ]aid (?:course|training|class|poster|exam)"
              r"|\bin advance\b|just in case|for future reference|ahead of time"
@@ -71,13 +88,15 @@ AUDIENCE = {
              r"|\bin (?:a|an|the|this|that|one) (?:(?:tv|hospital|medical|new|old|latest) )?(?:film|movie|tv show|tv series|show|series"
              r"|drama|soap|sitcom|novel|cartoon)\b"
              r"(?! of\b| (?:theat|cinema|ring))|\b(?:in|on|from) (?:last night's|last week's|this week's|tonight's|yesterday's"
-             r"|the latest|the new|the final) episode\b(?! of (?!(?:the|a|that) (?:show|series|drama|programme|program|soap)))"),
+             r"|the latest|the new|the final) episode\b(?! of (?!(?:the|a|that) (?:show|series|drama|programme|program|soap)))"
+             r"|" + FICTION["en"]),
     "zh": _c(r"普通人|一般人|旁人|路人|旁观者|非专业人士|急救(?:培训|课|知识|常识|海报)|科普|提前了解|预先了解|以防万一"
              r"|提前(?:学|准备|知道|问问|问一下)|以备不时之需|有备无患|未雨绸缪|心里有个?(?:数|底)"
              r"|给.{0,6}(?:工人|员工|职工|学生|同学|孩子们|小朋友|大家|家长|居民|老人|爸妈|家人|家里人|队员|志愿者|同事|新人|护工)们?.{0,2}"
              r"(?:讲讲|讲一讲|讲一下|讲解|上一?课|科普|培训)|培训(?:课|班)?上?的?(?:问题|内容|题目|考题|案例|课件|材料|资料)"
              r"|讲课|授课|备课|课件|教案|(?:好记|易记|简单)的?(?:要点|口诀)"
-             r"|(?:电视剧|连续剧|短剧|电影|小说|动画片|综艺|节目|(?<![加急])剧)(?:里|中)(?!心|间|午|毒|暑|风)"),
+             r"|(?:电视剧|连续剧|短剧|电影|小说|动画片|综艺|节目|(?<![加急])剧)(?:里|中)(?!心|间|午|毒|暑|风)"
+             r"|" + FICTION["zh"]),
 }
 SPECIFIC_NOW = {
     "en": _c(r"\b(?:now|right now|just now|currently|at the moment|help me|please help|i'm|i am|i've|we're)\b"),
@@ -159,7 +178,6 @@ EN_RULES: dict[str, str] = {
         r"|no pulse|\bfainted\b|(?:isn't|is not|aren't|not|won't|doesn't|does not) respond|no response"
         r"|dropped to the (?:floor|ground)|keeled over|blacked out|out cold|floppy and (?:not|won't)|limp and (?:not|won't)"
         r"|(?:can't|cannot) (?:rouse|wake)|won't wake|slumped|knocked out"
-        r"|(?:hit|banged|bumped|struck) (?:his|her|my|their) head.{0,60}(?:confus|sleepy|drows|vomit|throw\w* up|seiz|blood|not making sense)"
         r"|fell (?:off|from|down) (?:a |the )?(?:ladder|roof|stairs|balcony|height|scaffold)"
     ),
     "seizure": (
@@ -210,7 +228,7 @@ ZH_RULES: dict[str, str] = {
     "unconscious": (
         r"晕倒|昏倒|叫不醒|叫不太醒|昏过去|没醒|失去意识|意识丧失|呼之不应|昏迷|不省人事|摸不到脉搏|没反应|没有反应"
         r"|神志不清|意识不清|倒地|瘫倒|晕过去|不醒人事|怎么叫都不|叫.{0,3}(?:不应|不答应|不醒|没反应)"
-        r"|(?:摔|撞|磕|碰)(?:到|了|伤)?.{0,4}头.{0,30}(?:迷糊|嗜睡|想睡|犯困|睡过去|叫不醒|呕吐|吐了|昏|抽|胡话)|从.{0,6}(?:高处|楼梯|梯子|楼上)(?:摔|掉|跌)"
+        r"|从.{0,6}(?:高处|楼梯|梯子|楼上)(?:摔|掉|跌)"
     ),
     "seizure": r"(?<![腿脚])抽搐|(?<![腿脚])(?<![腿脚].)(?<![腿脚]..)抽筋|癫痫.{0,4}发作(?!时)|惊厥|抽动|(?:两眼|眼睛)上翻|翻白眼|口吐白沫|抽风|眼睛发直|(?:浑身|全身)(?:发抖|哆嗦|抖动)"
     r"|强直阵挛|癫痫持续状态|癫痫大发作|抽了(?:两|三|几|好几)次",
@@ -261,7 +279,7 @@ EN = {
     "chest_feature": _c(
         r"radiat|spread|to (?:my|his|her|the) (?:left )?(?:arm|jaw|back|shoulder)|sweat|clammy|diaphore"
         r"|short(?:ness)? of breath|\bsob\b|breath|faint|nausea|sick|crushing|pressure|tearing|severe|sudden"
-        r"|elephant|hardly|can only|so (?:much|bad|tight)|\d+/10|pale|heart attack|clutching|really bad|diabetic|grey|gray|ashen|vomit|dizzy|light-?headed"
+        r"|elephant|hardly|can only|so (?:much|bad|tight)|\d+/10|pale|heart attack|clutching|really bad|diabetic|diabetes|grey|gray|ashen|vomit|nause|dizzy|light-?headed"
         r"|right now|\d+ ?min|half an hour|an hour|for hours|since (?:this morning|an hour)|heavy|\((?:[4-9]\d)\)|\b[4-9]\d ?(?:yo|y/o|year)"
     ),
     "fever": _c(
@@ -277,12 +295,17 @@ EN = {
         r"|baby (?:hasn'?t|has not|isn'?t|is not) (?:moved|moving|kicking)|no (?:fetal |baby )?movements?"
     ),
     "neck_stiff": _c(r"stiff neck|neck stiffness|rash that doesn't fade|non-blanching|purple rash"),
+    # a knock to the head with a warning sign soon after it; "no vomiting" is none
+    "head_knock": _c(r"(?:hit|banged|bumped|struck|knocked) (?:his|her|my|their) head"),
+    "head_feature": _c(r"confus|sleepy|drows|vomit|throw\w* up|seiz|blood|not making sense"),
 }
 ZH = {
-    "chest": _c(r"胸痛|胸口.{0,3}(?:疼|痛)|胸闷|胸口像压|心脏病发作|捂着胸口|心梗发作|心口.{0,2}(?:疼|痛|闷)|心前区.{0,2}(?:疼|痛)"),
+    # degree words may sit between ("胸口有点闷", "胸口有些发紧", "心口有点压着")
+    "chest": _c(r"胸痛|胸口[^，,。；;！!？?]{0,4}(?:疼|痛|闷|紧|压|憋)|胸闷|胸部[^，,。；;！!？?]{0,3}(?:闷|紧|压)|胸[^，,。；;！!？?]{0,2}发紧"
+                r"|心脏病发作|捂着胸口|心梗发作|心口[^，,。；;！!？?]{0,4}(?:疼|痛|闷|紧|压|憋)|心前区.{0,2}(?:疼|痛)"),
     "chest_feature": _c(
         r"放射|左臂|后背|出汗|冷汗|大汗|喘不上气|气短|气促|喘|晕倒|压榨|撕裂|剧烈|苍白|发白|呼吸困难|恶心|石头|心脏病发作|捂着胸口|很痛"
-        r"|厉害|想吐|呕吐|头晕|分钟|半小时|小时|突然|汗|脸色"
+        r"|厉害|想吐|呕吐|头晕|分钟|半小时|小时|突然|汗|脸色|糖尿病|(?<!\d)[4-9]\d岁|[四五六七八九]十(?:多|几)?岁"
     ),
     "fever": _c(r"发烧|发热|高烧|高热|体温.{0,2}3[89]|3[89](?:\.\d)?\s?度"),
     "pregnant": _c(r"怀孕|孕\d+周|孕[早中晚]期|产后|妊娠\d+周"),
@@ -290,6 +313,22 @@ ZH = {
         r"出血|流血|流.{0,4}血|见红|剧烈疼痛|剧痛|头痛|头疼|眼花|血压.{0,2}高|抽搐|肚子.{0,3}痛|腹痛|看东西模糊|视物模糊|破水|(?:没有|感觉不到|没|不动)胎动|胎动(?:减少|消失|没了)"
     ),
     "neck_stiff": _c(r"脖子僵硬|颈项强直|颈强直|紫色.{0,3}皮疹|紫癜"),
+    "head_knock": _c(r"(?:摔|撞|磕|碰)(?:到|了|伤)?.{0,4}头"),
+    "head_feature": _c(r"迷糊|嗜睡|想睡|犯困|睡过去|叫不醒|呕吐|吐了|昏|抽|胡话"),
+}
+HEAD_WINDOW = {"en": 60, "zh": 30}  # characters after the knock in which its warning sign must come
+# Chest-wall pain on pressing is benign under the labelling rules: such a chest phrase is no chest pain
+# (and a calm finding for the backstop, backstop_words.BENIGN). "Pressing on his chest" is clutching it, not this.
+CHEST_WALL = {
+    "en": _c(r"\b(?:ribs?|rib cage|chest wall|breastbone|sternum|chest)\b[^.;!?]{0,60}\b(?:when|if) (?:i|you|she|he|they) (?:press|push|touch)"
+             r"|\bpress(?:es|ing)? on (?:my|her|his|the) (?:ribs?|breastbone|sternum|chest wall)"
+             r"|reproducible on palpation|chest wall (?:pain|tenderness)|costochondritis"),
+    "zh": _c(r"(?:胸|肋).{0,12}(?:一按就|按着|按压|按了|按上去|压着|一压就)(?:会|也|才|就)?(?:疼|痛)|(?:胸|肋).{0,12}压痛|肋软骨炎"),
+}
+# Soreness of muscles after exercise is no red-flag pain, however strong ("肌肉酸痛很厉害").
+SORENESS = {
+    "en": _c(r"\bmuscles? (?:are |is |feel |felt )?(?:so |really |very )?(?:sore|achy|aching|ache|aches|stiff)|\bsore muscles\b|\bdoms\b"),
+    "zh": _c(r"酸痛|酸疼"),
 }
 # "血压掉到85/50", "血压一路往下掉，刚测82/48", "BP now 80/40": a few words may sit between label and reading.
 BP = _c(r"(?:\bbp|blood pressure|血压)[^\d\n]{0,10}?(?P<sys>\d{2,3})\s?/\s?\d{2,3}"

@@ -60,6 +60,8 @@ class _Scanner:
             # in "也不发烧" negates, "没(?!反应)" in "叫他没反应" does not.
             window = self.text[s0:min(s1, start + 3)]
             return any(m.start() < start - s0 for m in rf.NEG_ZH.finditer(window))
+        if any(m.start() < start for m in rf.NEG_AHEAD_EN.finditer(self.text, max(s0, start - 30), min(s1, start + 8))):
+            return True
         # "denies SOB, fever or chest pain": a cue reaches a short list, not a whole sentence.
         window = " ".join(self.text[s0:start].split()[-rf.NEG_WINDOW_EN:])
         return bool(rf.NEG_EN.search(window))
@@ -73,10 +75,15 @@ class _Scanner:
         hist, hypo = (rf.HIST_ZH, rf.HYPO_ZH) if self.lang == "zh" else (rf.HIST_EN, rf.HYPO_EN)
         return not hist.search(seg) and not hypo.search(seg)
 
-    def find(self, pattern: re.Pattern[str]) -> re.Match[str] | None:
-        """First match of pattern that is active now."""
+    def active(self, m: re.Match[str]) -> bool:
+        """The match says something, is not negated and is current."""
+        return bool(m.group(0).strip()) and not self.negated(m.start(), m.end()) and self.current(m.start())
+
+    def find(self, pattern: re.Pattern[str], unless: re.Pattern[str] | None = None) -> re.Match[str] | None:
+        """First match of pattern that is active now (and inside no match of `unless`)."""
+        skip = [u.span() for u in unless.finditer(self.text)] if unless else []
         for m in pattern.finditer(self.text):
-            if m.group(0).strip() and not self.negated(m.start(), m.end()) and self.current(m.start()):
+            if self.active(m) and not any(a <= m.start() < b for a, b in skip):
                 return m
         return None
 
@@ -128,9 +135,15 @@ def _compound(s: _Scanner) -> tuple[str, str] | None:
         m = s.find(t["fever"])
         if m:
             return "infant_fever", m.group(0)
-    m = s.find(t["chest"])
+    m = s.find(t["chest"], unless=rf.CHEST_WALL[s.lang])  # pain only on pressing the chest wall is benign
     if m and s.find(t["chest_feature"]):
         return "chest_pain", m.group(0)
+    for m in t["head_knock"].finditer(s.text):  # a knock to the head, then a warning sign that is not negated
+        if s.active(m):
+            end = m.end() + rf.HEAD_WINDOW[s.lang]
+            sign = next((f for f in t["head_feature"].finditer(s.text, m.end(), end) if s.active(f)), None)
+            if sign:
+                return "unconscious", s.text[m.start():sign.end()]
     m = s.find(t["neck_stiff"])
     if m and s.find(t["fever"]):
         return "meningitis", m.group(0)
@@ -153,8 +166,9 @@ def _compound(s: _Scanner) -> tuple[str, str] | None:
 def _generic(s: _Scanner) -> str | None:
     """A symptom and a severity or acuity marker in the same current, non-negated clause."""
     symptom, severity = rf.GENERIC[s.lang]
+    sore = [u.span() for u in rf.SORENESS[s.lang].finditer(s.text)]  # muscle soreness is no red-flag pain
     for m in symptom.finditer(s.text):
-        if s.negated(m.start(), m.end()) or not s.current(m.start()):
+        if s.negated(m.start(), m.end()) or not s.current(m.start()) or any(a <= m.start() < b for a, b in sore):
             continue
         s0, s1 = s._seg(m.start())
         sev = severity.search(s.text, s0, s1)
@@ -208,6 +222,11 @@ def calm_context(text: str) -> bool:
         # Both languages' words: Chinese messages mix in English ones ("复查 follow-up"), and the reverse.
         return bool(words["en"].search(norm) or words["zh"].search(norm))
 
+    # Writing fiction, and naming no one now: its story's own urgency ("within minutes") is nobody's.
+    if said(rf.FICTION_RE):
+        rest = rf.FICTION_RE["zh"].sub(" ", rf.FICTION_RE["en"].sub(" ", norm))
+        if not (rf.SPECIFIC_NOW["en"].search(rest) or rf.SPECIFIC_NOW["zh"].search(rest)):
+            return True
     if said(bw.URGENCY):
         return False
     if said(bw.BENIGN):

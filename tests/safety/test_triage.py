@@ -126,8 +126,8 @@ def test_metrics_on_unseen_splits_meet_recall_target() -> None:
     assert report.scores["blind5"].precision >= 0.92
     # blind6 (a sixth writer): first measured P 0.855 R 1.000; its errors read, rule and gate classes fixed (0.942 / 1.000).
     assert report.scores["blind6"].precision >= 0.93
-    # blind7 (a seventh writer): first measured P 0.808 R 0.984, before any of its errors were read.
-    assert report.scores["blind7"].precision >= 0.80
+    # blind7 (a seventh writer): first measured P 0.808 R 0.984; its errors read, rule and gate classes fixed (0.877 / 1.000).
+    assert report.scores["blind7"].precision >= 0.87
 
 
 @pytest.mark.parametrize("text", [
@@ -329,4 +329,60 @@ def test_blind6_rule_classes(text: str, emergency: bool) -> None:
     ("My ribs hurt when I press on them but since an hour I suddenly can't breathe", False),
 ])
 def test_blind6_calm_context_classes(text: str, calm: bool) -> None:
+    assert calm_context(text) is calm
+
+
+# blind7's errors, read after its one measurement, fixed by class (sentences written for these tests, not blind7's).
+@pytest.mark.parametrize("text,emergency", [
+    # chest tightness with degree words between, plus a warning feature (nausea, sweating, diabetes, age)
+    ("我爸有糖尿病，这会儿说心口有些发紧，还出了点汗", True),
+    ("外公七十多岁，胸口有点闷，还有点想吐", True),
+    ("I've got a bit of chest tightness since lunch and feel nauseous", True),
+    ("最近偶尔胸口有点闷，叹口气就好，没有别的不舒服", False),  # no warning feature
+    # chest-wall pain on pressing is benign (labelling rules), in the rules too
+    ("胸口左边一按就疼，打球撞到了，呼吸也没问题", False),
+    # an earlier pregnancy is history; "pregnant with my first" is this one
+    ("上一胎孕32周见红早产了，这次孕16周，想问要注意什么", False),
+    ("I had a big bleed after delivery with my first; now 24 weeks and all fine, should I see a consultant?", False),
+    ("I'm 30 weeks pregnant with my first and bleeding heavily", True),
+    ("上一胎顺产很顺利，这次孕36周，刚才破水了", True),
+    # bleeding that has stopped
+    ("拔完智齿棉球咬了二十分钟就不流血了，今晚能刷牙吗", False),
+    ("Cut my finger on a knife, it stopped bleeding after ten minutes of pressure so badly, do I need a tetanus jab?", False),
+    ("Cut my finger and the bleeding won't stop after ten minutes", True),
+    # muscle soreness after exercise is no red-flag pain
+    ("健身后第二天大腿酸痛得厉害，下楼都难，正常吗", False),
+    ("My muscles ache so much after leg day, is that normal?", False),
+    ("肚子疼得很厉害，一直吐", True),
+    # a period of suicidal thoughts that is over; a recent one is not
+    ("那段时间天天想着自杀，现在好多了，在心理科复诊", False),
+    ("There was a time I had suicidal thoughts every day; I've been stable on sertraline for two years", False),
+    ("最近有段时间一直想自杀", True),
+    # a head knock's warning sign must not be negated ("no vomiting")
+    ("Kid bumped his head at nursery, no vomiting, not drowsy, playing happily", False),
+    ("He banged his head on the shelf and has vomited twice since", True),
+    ("孩子磕到头了，没有呕吐，精神很好", False),
+    ("孩子磕到头以后吐了两次，一直想睡", True),
+    # writing fiction names nobody now; "I was writing my novel when I collapsed" is no fiction
+    ("I'm writing a novel where the heroine collapses and stops breathing; what would the paramedics do first?", False),
+    ("我在写小说，主角突然晕倒了，叫不醒，现实中旁人应该怎么做？", False),
+    ("I was writing my novel when I collapsed, now I'm dizzy and can't breathe", True),
+])
+def test_blind7_rule_classes(text: str, emergency: bool) -> None:
+    assert rules_only(text).emergency is emergency
+
+
+@pytest.mark.parametrize("text,calm", [
+    # fiction is calm even with its story's urgency ("lasts minutes"), unless the writer says now or me
+    ("I'm writing a screenplay where a character has a seizure that lasts minutes; is that realistic?", True),
+    ("我在写小说，主角突然晕倒了，现实中旁人应该怎么做？", True),
+    ("I'm writing my novel and suddenly my chest is crushing and I'm sweating right now", False),
+    # service requests: an announcement, glasses; investigated and all clear; a near miss with nothing swallowed
+    ("Could you put out an announcement asking passengers not to open nut snacks?", True),
+    ("想给孩子配眼镜，去年查过视力", True),
+    ("Had a funny turn in 2018, fully investigated and all clear; need a driving medical form", True),
+    ("孙子差点把奶奶的降压药当糖豆吃了，被我抢下来了，一粒都没少", True),
+    ("孩子验血查过敏原，需要空腹吗", False),  # 查过敏原 is no "checked before"
+])
+def test_blind7_calm_context_classes(text: str, calm: bool) -> None:
     assert calm_context(text) is calm
