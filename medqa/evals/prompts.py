@@ -6,16 +6,12 @@ from typing import Sequence
 from medqa.evals.datasets import EvalItem
 from medqa.types import Message, Passage
 
-PROMPT_VERSION = "v1"
+PROMPT_VERSION = "v2"
 PASSAGE_CHARS = 600  # per passage: on 2 cores every prompt token costs ~10 ms on the 1.5B
 
 _SYSTEM = {
     "en": "You are a medical expert answering multiple-choice exam questions.",
     "zh": "你是一名医学专家，正在回答医学考试的单项选择题。",
-}
-_SCORE_ASK = {
-    "en": "Answer with the letter of the correct option only.",
-    "zh": "请直接给出正确答案的选项字母。",
 }
 _COT_ASK = {
     "en": "Think step by step in a few sentences, then end with a last line of the form "
@@ -38,34 +34,31 @@ def _passages_block(passages: Sequence[Passage], lang: str) -> str:
     return "\n".join(lines) + "\n\n"
 
 
-def user_text(item: EvalItem, passages: Sequence[Passage], mode: str) -> str:
-    """The user turn: optional passages, the question, the lettered options, the ask."""
+def user_text(item: EvalItem, passages: Sequence[Passage]) -> str:
+    """The chain-of-thought user turn: optional passages, the question, the lettered options, the ask."""
     lang = item.lang if item.lang in _SYSTEM else "en"
     docs = _passages_block(passages, lang) if passages else ""
     opts = "\n".join(f"{k}. {v}" for k, v in sorted(item.options.items()))
-    ask = _SCORE_ASK[lang] if mode == "score" else _COT_ASK[lang]
-    return f"{docs}{_QUESTION[lang]} {item.question}\n\n{_OPTIONS[lang]}\n{opts}\n\n{ask}"
+    return f"{docs}{_QUESTION[lang]} {item.question}\n\n{_OPTIONS[lang]}\n{opts}\n\n{_COT_ASK[lang]}"
 
 
-def messages(item: EvalItem, passages: Sequence[Passage], mode: str) -> list[Message]:
-    """System and user turns for one question."""
+def messages(item: EvalItem, passages: Sequence[Passage]) -> list[Message]:
+    """System and user turns for one chain-of-thought question (through the model's chat template)."""
     lang = item.lang if item.lang in _SYSTEM else "en"
-    return [Message("system", _SYSTEM[lang]), Message("user", user_text(item, passages, mode))]
+    return [Message("system", _SYSTEM[lang]), Message("user", user_text(item, passages))]
 
 
-def score_prompt(render, item: EvalItem, passages: Sequence[Passage]) -> tuple[str, list[str]]:
+def score_prompt(item: EvalItem, passages: Sequence[Passage]) -> tuple[str, list[str]]:
     """Prompt text and option continuations for option scoring.
 
-    With the model's chat template (`render`, from in-process engines) the letter is the
-    assistant's first token; without one, a plain-text prompt ends in "Answer:" and the
-    options are " A", " B", ... (how the letter follows a colon in running text).
+    Plain text, no chat template, no instruction: optional passages, "Question: ...", the
+    lettered options, then "Answer:", and the options are " A", " B", ... (how a letter
+    follows a colon in running text). Chosen on mirage_train, never on the subset
+    (evals/reports/prompt_study): against the chat template the 1.5B chose "B" 35% of the
+    time instead of 54% (gold 22%), at about the same accuracy, with fewer prompt tokens.
     """
-    letters = sorted(item.options)
-    msgs = messages(item, passages, "score")
-    if render is not None:
-        return render(msgs), letters
     lang = item.lang if item.lang in _SYSTEM else "en"
-    tail = "答案：" if lang == "zh" else "Answer:"
-    sep = "" if lang == "zh" else " "
-    text = f"{msgs[0].content}\n\n{msgs[1].content}\n{tail}"
-    return text, [sep + x for x in letters]
+    docs = _passages_block(passages, lang) if passages else ""
+    opts = "\n".join(f"{k}. {v}" for k, v in sorted(item.options.items()))
+    tail, sep = ("答案：", "") if lang == "zh" else ("Answer:", " ")
+    return f"{docs}{_QUESTION[lang]} {item.question}\n{opts}\n{tail}", [sep + x for x in sorted(item.options)]

@@ -163,7 +163,7 @@ class Answerer:
         backend = self.backend_for(backbone)
         fields: dict = {}
         if c.mode == "score":
-            prompt, conts = prompts.score_prompt(getattr(backend, "render", None), item, passages)
+            prompt, conts = prompts.score_prompt(item, passages)
             lps = backend.score_options(prompt, conts)
             letters = sorted(item.options)
             logprobs = {k: round(float(v), LOGPROB_DIGITS) for k, v in zip(letters, lps)}
@@ -174,7 +174,7 @@ class Answerer:
         else:
             params = GenParams(max_tokens=c.max_tokens, temperature=0.0, seed=0)
             text, ptok, ctok = [], None, None
-            for d in backend.chat(prompts.messages(item, passages, "cot"), params):
+            for d in backend.chat(prompts.messages(item, passages), params):
                 text.append(d.text)
                 ptok = d.prompt_tokens if d.prompt_tokens is not None else ptok
                 ctok = d.completion_tokens if d.completion_tokens is not None else ctok
