@@ -42,6 +42,11 @@ class RetrievalSettings(BaseModel):
     default_corpora: list[str] = Field(default_factory=lambda: ["medquad"])
     max_query_chars: int = 4000
     reranker: str = "none"  # a name in medqa.retrieval.rerank's registry; none ships offline
+    # Below this cosine between the question and its nearest chunk, nothing in the index is
+    # about the question (off-topic, or a language the embedder does not read): search returns
+    # no passage rather than the least bad ones. None = the embedder's measured floor
+    # (Embedder.relevance_floor); 0 turns it off.
+    min_relevance: float | None = None
 
 
 class ModelSettings(BaseModel):

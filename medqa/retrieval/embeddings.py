@@ -32,6 +32,8 @@ class Embedder(ABC):
     #: how the vectors are computed (engine and recipe): an index keeps it, and refuses queries
     #: embedded another way, whose vectors would not be comparable to its own
     version: str = ""
+    #: the cosine below which a query's nearest chunk is not about it (0: no floor known)
+    relevance_floor: float = 0.0
 
     @abstractmethod
     def embed_documents(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
@@ -155,14 +157,24 @@ def embeddings_cache_dir() -> Path:
     return load_settings().models_dir / "embeddings"
 
 
+# MiniLM's floor, measured on the default index (MedQuAD + PubMedQA; docs/retrieval.md):
+# in-domain questions' nearest chunk >= 0.63 (1st percentile of 300), off-topic <= 0.35,
+# Chinese questions against the English corpus <= 0.33 (MiniLM reads English only).
+MINILM_RELEVANCE_FLOOR = 0.40
+
+
 def _minilm_fast() -> Embedder:
     from medqa.retrieval.onnx_embed import OnnxEmbedder
 
-    return OnnxEmbedder("minilm", minilm_dir(), embeddings_cache_dir())
+    e = OnnxEmbedder("minilm", minilm_dir(), embeddings_cache_dir())
+    e.relevance_floor = MINILM_RELEVANCE_FLOOR
+    return e
 
 
 def _minilm_st() -> Embedder:
-    return SentenceTransformerEmbedder("minilm-st", minilm_dir())
+    e = SentenceTransformerEmbedder("minilm-st", minilm_dir())
+    e.relevance_floor = MINILM_RELEVANCE_FLOOR
+    return e
 
 
 register_embedder("minilm", _minilm_fast)

@@ -209,21 +209,26 @@ class HybridRetriever(_Sub):
         # (Embedding on a worker thread while BM25 runs measured slower on 2 busy cores:
         # waking the thread costs more than BM25's ~0.5 ms.)
         b, _ = idx.bm25_rows(q, n)
-        d, _ = idx.dense_rows(idx.embedder.embed_query(q), n)
+        d, cosines = idx.dense_rows(idx.embedder.embed_query(q), n)
+        floor = self.settings.retrieval.min_relevance
+        floor = idx.embedder.relevance_floor if floor is None else floor
+        if not cosines or cosines[0] < floor:
+            return []  # nothing indexed is about this question: no passage beats a wrong one
         passages = idx.passages(rank(q, b, d, idx.table, self.params, limit=k))
         if self.reranker is not None:
             passages = self.reranker.rerank(q, passages)
         return passages
 
 
-_CACHE: dict[tuple[str, str, str | None, str], HybridRetriever] = {}
+_CACHE: dict[tuple[str, str, str | None, str, float | None], HybridRetriever] = {}
 _CACHE_LOCK = threading.Lock()
 
 
 def open_retriever(settings: Settings) -> HybridRetriever:
     """The tenant's retriever, loaded once per process; IndexMissing if nothing is ingested."""
     key = (str(settings.index_dir), settings.retrieval.embedding_model,
-           settings.retrieval.chroma_url, settings.retrieval.reranker)
+           settings.retrieval.chroma_url, settings.retrieval.reranker,
+           settings.retrieval.min_relevance)
     with _CACHE_LOCK:
         if key not in _CACHE:
             _CACHE[key] = HybridRetriever(settings)

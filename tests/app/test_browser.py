@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -80,16 +79,19 @@ def test_staff_and_admin_flow(live: Any, browser: Any, tmp_path: Path) -> None:
     assert page.get_by_role("tab", name="Admin").count() == 0  # staff see no admin tab
     page.get_by_label("Medication question").check()
     page.locator("#mq-question textarea").fill("What does the Zorblax protocol give after eye surgery?")
+    # The browser records every text the answer shows (a MutationObserver in the page): polling
+    # from here missed the intermediate states of a short answer on a loaded machine.
+    page.evaluate("""() => {
+        window.mqSeen = [];
+        new MutationObserver(() => {
+            const bots = document.querySelectorAll('#mq-chat .bot');
+            const text = bots.length ? bots[bots.length - 1].innerText.trim() : '';
+            if (text && window.mqSeen[window.mqSeen.length - 1] !== text) window.mqSeen.push(text);
+        }).observe(document.querySelector('#mq-chat'), {childList: true, subtree: true, characterData: true});
+    }""")
     page.locator("#mq-send").click()
-    bot = page.locator("#mq-chat .bot")
-    seen: list[str] = []
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and not page.locator("#mq-citations details").count():
-        if bot.count():
-            text = bot.last.inner_text().strip()
-            if text and (not seen or text != seen[-1]):
-                seen.append(text)
-        page.wait_for_timeout(50)
+    page.locator("#mq-citations details").first.wait_for(timeout=300_000)
+    seen: list[str] = page.evaluate("() => window.mqSeen")
     assert len(seen) >= 2, f"the answer did not stream: {seen}"
     cites = page.locator("#mq-citations")
     assert "Zorblax protocol" in cites.inner_text()

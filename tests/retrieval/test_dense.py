@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import make_settings
 from medqa.retrieval.dense import VECTORS, DenseIndex
 from medqa.retrieval.hybrid import open_retriever, remove_source
 from medqa.retrieval.ingest import ingest
@@ -210,3 +211,15 @@ def test_ingest_refuses_a_store_built_by_another_recipe(hsettings, hospital_fold
     with pytest.raises(ConfigError) as e:
         ChromaStore(hsettings, Rerecipe())
     assert "md5-bag-of-words" in str(e.value.message) and "v2" in str(e.value.message)
+
+
+def test_a_question_nothing_indexed_is_about_gets_no_passage(rsettings):
+    """MiniLM's relevance floor: off-topic and Chinese questions against an English corpus
+    get no passage rather than the least bad ones; in-domain ones are untouched."""
+    ingest("medquad", rsettings, limit=4)
+    r = open_retriever(rsettings)
+    assert r.search("What is the treatment for adult acute lymphoblastic leukemia?", k=3)
+    assert r.search("How do I reset my wifi password?", k=3) == []
+    assert r.search("白血病怎么治疗？", k=3) == []
+    no_floor = make_settings(rsettings.home, min_relevance=0.0)
+    assert open_retriever(no_floor).search("How do I reset my wifi password?", k=3)
