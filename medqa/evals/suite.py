@@ -115,7 +115,10 @@ def indexed_corpora(settings: Settings) -> tuple[str, ...]:
 def _open_retriever(settings: Settings):
     from medqa.retrieval.hybrid import open_retriever
 
-    return open_retriever(settings)
+    # RAG on means MIRAGE's RAG: every question gets its k passages, however weak; the
+    # Assistant's relevance floor would quietly turn retrieval off for some of them.
+    floorless = settings.retrieval.model_copy(update={"min_relevance": 0.0})
+    return open_retriever(settings.model_copy(update={"retrieval": floorless}))
 
 
 def _open_router(name: str, settings: Settings):
