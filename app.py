@@ -180,7 +180,9 @@ def build_ui(svc: Any) -> gr.Blocks:
                             thought["metadata"] = {"title": t(lg, "reasoning"), "status": "done"}
                         shown = messages + ([thought] if thought else []) + [reply]
                         yield (shown, "", render.route_card(ev, None, lg) or route_html,
-                               render.sources_html(ev.citations, consulted, text, lg), banner,
+                               render.sources_html(ev.citations, consulted, text, lg,
+                                                   searched=bool(ev.route and ev.route.retrieve)),
+                               banner,
                                render.disclaimer_html(ev), rid, conv_id, "")
                         return
                     shown = messages + ([thought] if thought else []) + [reply]

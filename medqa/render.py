@@ -33,6 +33,9 @@ TEXT: dict[str, dict[str, str]] = {
         "upload_none": "Choose files to upload first.",
         "uncited": "The answer cites no passage by number; these are the passages it was given.",
         "matched": "matched by medqa, not cited by the model: this passage contains most words of",
+        "no_relevant": "No passage in the indexed documents is close enough to this question to "
+                       "show; the answer cites none. Check the wording, or ask an admin whether "
+                       "the documents it needs are indexed.",
     },
     "zh": {
         "title": "medqa — 医院智能问答",
@@ -57,6 +60,8 @@ TEXT: dict[str, dict[str, str]] = {
         "upload_none": "请先选择要上传的文件。",
         "uncited": "回答未按编号引用段落；以下是提供给模型的段落。",
         "matched": "由 medqa 匹配，并非模型引用：此段落包含以下句子的大部分词语",
+        "no_relevant": "已索引的文档中没有与此问题足够相关的段落，回答未引用任何来源。请检查提问措辞，"
+                       "或请管理员确认所需文档是否已索引。",
     },
 }
 
@@ -114,12 +119,13 @@ def citations_html(citations: Iterable[Citation], query: str, lang: str = "en") 
 
 
 def sources_html(citations: Sequence[Citation], consulted: Sequence[Any], query: str,
-                 lang: str = "en") -> str:
-    """The answer's citations; when it cited nothing, the passages it was shown, so labelled."""
+                 lang: str = "en", searched: bool = False) -> str:
+    """The answer's citations; when it cited nothing, the passages it was shown, so labelled;
+    when a search found nothing relevant enough, a note saying so."""
     if citations:
         return citations_html(citations, query, lang)
     if not consulted:
-        return ""
+        return f'<p class="mq-src">{t(lang, "no_relevant")}</p>' if searched else ""
     note = f'<p class="mq-src">{t(lang, "uncited")}</p>'
     return note + citations_html([Citation(i + 1, p) for i, p in enumerate(consulted)], query, lang)
 

@@ -138,6 +138,12 @@ def test_a_matched_citation_is_labelled_as_medqas_not_the_models() -> None:
     assert "由 medqa 匹配" in render.sources_html([cite], [p], "metformin", "zh")
 
 
+def test_a_search_that_found_nothing_relevant_says_so() -> None:
+    assert "close enough to this question" in render.sources_html([], [], "wifi?", "en", searched=True)
+    assert "没有与此问题足够相关的段落" in render.sources_html([], [], "wifi?", "zh", searched=True)
+    assert render.sources_html([], [], "hello", "en") == ""  # retrieval was off: nothing to say
+
+
 def test_indexing_banner_shows_progress() -> None:
     job = {"label": "medquad", "percent": 34, "done": 340, "total": 1000}
     assert "Indexing medquad: 34% (340 of 1000)" in render.indexing_banner(job, "en")
