@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator
 
 from medqa.attribution import citations_for
 from medqa.config import Settings
@@ -18,7 +17,6 @@ from medqa.prompts import BUDGETS, ENGINE_BUDGET, build_messages, context_block
 from medqa.routing.health import Health
 from medqa.types import (
     Answer,
-    Citation,
     Event,
     GenParams,
     Passage,

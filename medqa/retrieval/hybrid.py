@@ -11,7 +11,8 @@ from dataclasses import replace
 from typing import Any
 
 from medqa.config import Settings
-from medqa.errors import ConfigError, IndexMissing, QueryError
+from medqa.errors import IndexMissing, QueryError
+from medqa.retrieval.embeddings import check_index_vectors
 from medqa.retrieval.ranking import DocIndex, RankParams, rank
 from medqa.retrieval.tokenize import tokenize
 from medqa.types import Passage
@@ -92,20 +93,7 @@ class _Index:
                     return dense.write_into(folder, self.bm25.ids, self.embedder.name,
                                             self.store.vectors, self.embedder.version)
         matrix, info = loaded
-        if info.get("embedder") != self.embedder.name:
-            raise ConfigError(
-                f"The index of tenant {self.settings.tenant!r} was built with embedder "
-                f"{info.get('embedder')!r}, but settings ask for {self.embedder.name!r}.",
-                f"Set MEDQA_RETRIEVAL__EMBEDDING_MODEL={info.get('embedder')}, or delete "
-                f"{self.settings.index_dir} and ingest again.")
-        made_with = info.get("embedder_version")
-        if made_with and self.embedder.version and made_with != self.embedder.version:
-            # Same model, other vectors (a new quantisation recipe): ranking would be noise.
-            raise ConfigError(
-                f"The index of tenant {self.settings.tenant!r} holds {info.get('embedder')} vectors "
-                f"made by {made_with!r}; this medqa makes them with {self.embedder.version!r}.",
-                f"Rebuild it: delete {self.settings.index_dir} and run medqa ingest again for "
-                "each corpus (medqa ingest medquad, ...).")
+        check_index_vectors(info, self.embedder, self.settings.tenant, self.settings.index_dir)
         return matrix
 
     def passages(self, scored: list[tuple[int, float]]) -> list[Passage]:
@@ -208,12 +196,12 @@ class HybridRetriever(_Sub):
         n = max(self.params.candidates, k)
         # (Embedding on a worker thread while BM25 runs measured slower on 2 busy cores:
         # waking the thread costs more than BM25's ~0.5 ms.)
-        b, _ = idx.bm25_rows(q, n)
         d, cosines = idx.dense_rows(idx.embedder.embed_query(q), n)
         floor = self.settings.retrieval.min_relevance
         floor = idx.embedder.relevance_floor if floor is None else floor
         if not cosines or cosines[0] < floor:
             return []  # nothing indexed is about this question: no passage beats a wrong one
+        b, _ = idx.bm25_rows(q, n)
         passages = idx.passages(rank(q, b, d, idx.table, self.params, limit=k))
         if self.reranker is not None:
             passages = self.reranker.rerank(q, passages)

@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from medqa.config import Settings
-from medqa.errors import ConfigError, StoreUnavailable
+from medqa.errors import StoreUnavailable
 
 
 def collection_name(tenant: str) -> str:
@@ -68,24 +68,9 @@ class ChromaStore:
                 raise IndexMissing(f"No search index for tenant {settings.tenant!r}.",
                                    "Build it: medqa ingest medquad") from e
             raise StoreUnavailable(f"Cannot open Chroma collection {name}: {e}") from e
-        built_with = (self.col.metadata or {}).get("embedder")
-        if built_with and built_with != embedder.name:
-            raise ConfigError(
-                f"The index of tenant {settings.tenant!r} was built with embedder "
-                f"{built_with!r}, but settings ask for {embedder.name!r}.",
-                f"Set MEDQA_RETRIEVAL__EMBEDDING_MODEL={built_with}, or delete "
-                f"{settings.index_dir} and ingest again.",
-            )
-        made_with = (self.col.metadata or {}).get("embedder_version")
-        if made_with and embedder.version and made_with != embedder.version:
-            # Same model name, other vectors (a new quantisation recipe): searches would
-            # silently rank by noise.
-            raise ConfigError(
-                f"The index of tenant {settings.tenant!r} was built with {built_with} vectors made "
-                f"by {made_with!r}; this medqa makes them with {embedder.version!r}.",
-                f"Rebuild it: delete {settings.index_dir} and run medqa ingest again "
-                "for each corpus (medqa ingest medquad, ...).",
-            )
+        from medqa.retrieval.embeddings import check_index_vectors
+
+        check_index_vectors(self.col.metadata or {}, embedder, settings.tenant, settings.index_dir)
 
     def count(self) -> int:
         return int(self.col.count())
