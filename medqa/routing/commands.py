@@ -57,7 +57,8 @@ def train(
     out: Optional[Path] = typer.Option(None, help="Folder for router.npz + router.json (default MEDQA_HOME/router/learned)."),
     embedder: str = typer.Option("minilm", help="Embedding model for question features, or 'none' (signals only)."),
     exclude_set: Optional[str] = typer.Option(None, help="Leave out questions of this set, e.g. mirage_subset_1000."),
-    c: float = typer.Option(1.0, "--C", help="Inverse L2 strength of the logistic regressions."),
+    c: Optional[float] = typer.Option(None, "--C", help="Inverse L2 strength of the logistic regressions "
+                                      "(default: chosen per arm by 5-fold cross-validation)."),
 ) -> None:
     """Fit the learned router on evaluation results and calibrate lambda for three cost targets."""
     from medqa.config import load_settings
@@ -112,8 +113,9 @@ def table(
     exclude_set: Optional[str] = typer.Option("mirage_subset_1000", help="Train only on questions outside this set."),
     test_set: Optional[str] = typer.Option("mirage_subset_1000", help="Report only on questions of this set."),
     min_margin: float = typer.Option(0.2, help="Cascade: escalate below this option-probability margin."),
-    c: float = typer.Option(1.0, "--C", help="Inverse L2 strength of the learned router's regressions "
-                            "(smaller: closer to each arm's mean accuracy, for small training sets)."),
+    c: Optional[float] = typer.Option(None, "--C", help="Inverse L2 strength of the learned router's regressions "
+                                      "(default: chosen per arm by 5-fold cross-validation; smaller: closer "
+                                      "to each arm's mean accuracy)."),
 ) -> None:
     """The routing table: every backbone, random, oracle, signal, learned x3, cascade, vote."""
     from medqa.config import load_settings

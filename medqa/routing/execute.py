@@ -103,7 +103,7 @@ def execute(
     params: GenParams | None = None,
     health: Health | None = None,
     weights: Mapping[str, float] | None = None,
-    min_margin: float = 0.2,
+    min_margin: st.Margins = 0.2,
     min_agreement: float = 0.5,
     on_token: TokenSink | None = None,
 ) -> Answer:

@@ -24,6 +24,12 @@ from medqa.types import Question, Route
 
 FORMAT_VERSION = 1
 TARGETS = (0.3, 0.6, 1.0)  # cost targets: shares of the best single arm's mean cost
+# Inverse L2 strengths tried per arm by cross-validation. The smallest one is, in effect, the arm's
+# mean accuracy for every question (sklearn leaves the intercept unpenalised): with few training
+# questions and no real signal in the features, CV picks it and the router falls back to the
+# best arm instead of chasing noise in 390 feature dimensions.
+C_GRID = (1e-4, 1e-3, 1e-2, 0.1, 1.0, 10.0)
+CV_FOLDS = 5
 
 
 class Featurizer:
@@ -192,11 +198,28 @@ def calibrate_lambda(router: LearnedRouter, p: np.ndarray, budget: float, iters:
     return hi
 
 
-def fit(outcomes: Outcomes, qs: Mapping[str, Question], embedder: str | None = None,
-        C: float = 1.0, targets: Sequence[float] = TARGETS, default_target: float = 0.6) -> LearnedRouter:
-    """Fit one logistic regression per arm and calibrate lambda for each cost target."""
+def fit_arm(xs: np.ndarray, y: np.ndarray, C: float | None, seed: int = 0) -> tuple[np.ndarray, float, float]:
+    """(coef, intercept, C) of one arm's logistic regression; C=None picks it by out-of-fold log-loss."""
     from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
 
+    if len(set(y.tolist())) < 2:  # always right or always wrong: a constant, smoothed away from 0/1
+        prior = (y.sum() + 0.5) / (len(y) + 1.0)
+        return np.zeros(xs.shape[1]), float(np.log(prior / (1 - prior))), 0.0
+    folds = min(CV_FOLDS, int(np.bincount(y).min()))
+    if C is None and folds >= 2:
+        cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
+        loss = [-cross_val_score(LogisticRegression(C=c, max_iter=2000), xs, y, cv=cv,
+                                 scoring="neg_log_loss").mean() for c in C_GRID]
+        C = C_GRID[int(np.argmin(loss))]
+    C = C_GRID[0] if C is None else C
+    m = LogisticRegression(C=C, max_iter=2000).fit(xs, y)
+    return m.coef_[0], float(m.intercept_[0]), float(C)
+
+
+def fit(outcomes: Outcomes, qs: Mapping[str, Question], embedder: str | None = None,
+        C: float | None = None, targets: Sequence[float] = TARGETS, default_target: float = 0.6) -> LearnedRouter:
+    """Fit one logistic regression per arm (C per arm by CV unless given) and calibrate lambda per cost target."""
     arms = outcomes.arms
     ids = sorted(q for q in outcomes.cells if q in qs)
     if not arms or len(ids) < 2:
@@ -209,24 +232,21 @@ def fit(outcomes: Outcomes, qs: Mapping[str, Question], embedder: str | None = N
     coef = np.zeros((len(arms), x.shape[1]))
     intercept = np.zeros(len(arms))
     cost, acc, n = np.zeros(len(arms)), np.zeros(len(arms)), np.zeros(len(arms), int)
+    chosen_c: dict[str, float] = {}
     for j, arm in enumerate(arms):
         rows = [i for i, q in enumerate(ids) if arm.key in outcomes.cells[q]]
         y = np.asarray([outcomes.cells[ids[i]][arm.key].correct for i in rows], dtype=int)
         cost[j] = np.mean([outcomes.cells[ids[i]][arm.key].cost for i in rows])
         acc[j], n[j] = y.mean(), len(rows)
-        if len(set(y)) < 2:  # always right or always wrong: a constant, smoothed away from 0/1
-            prior = (y.sum() + 0.5) / (len(y) + 1.0)
-            intercept[j] = np.log(prior / (1 - prior))
-            continue
-        m = LogisticRegression(C=C, max_iter=2000).fit(xs[rows], y)
-        coef[j], intercept[j] = m.coef_[0], m.intercept_[0]
+        coef[j], intercept[j], chosen_c[arm.key] = fit_arm(xs[rows], y, C)
     import sklearn
 
     router = LearnedRouter(arms=arms, coef=coef, intercept=intercept, mean=mean, scale=scale, cost=cost,
                            accuracy=acc, embedder=embedder,
                            meta={"data_hash": outcomes.data_hash, "n_questions": len(ids),
                                  "n_per_arm": {a.key: int(k) for a, k in zip(arms, n)},
-                                 "C": C, "features": feat.names, "sklearn": sklearn.__version__})
+                                 "C": C if C is not None else "cv", "C_per_arm": chosen_c,
+                                 "features": feat.names, "sklearn": sklearn.__version__})
     router.featurizer = feat  # keep the training embeddings cached
     p = router.predict(x)
     best = int(np.argmax(acc))

@@ -91,17 +91,22 @@ def single(c: Candidate) -> Decision:
     return Decision(c.backbone, c.text, c.choice, 1.0, (_view(c),))
 
 
-def needs_escalation(c: Candidate, min_margin: float) -> bool:
-    """Cascade test: escalate when the option-probability margin is below min_margin.
+Margins = float | Mapping[str, float]  # one threshold, or one per backbone (calibrated)
 
-    Free text has no margin; it escalates only when empty.
+
+def needs_escalation(c: Candidate, min_margin: Margins) -> bool:
+    """Cascade test: escalate when the option-probability margin is below the backbone's threshold.
+
+    Free text has no margin; it escalates only when empty. A backbone missing from a
+    per-backbone mapping is never trusted on its own (its threshold is infinite).
     """
     if c.margin is None:
         return not c.text.strip()
-    return c.margin < min_margin
+    t = min_margin.get(c.backbone, float("inf")) if isinstance(min_margin, Mapping) else min_margin
+    return c.margin < t
 
 
-def cascade(candidates: Sequence[Candidate], min_margin: float) -> Decision:
+def cascade(candidates: Sequence[Candidate], min_margin: Margins) -> Decision:
     """Cheapest first: the first confident candidate answers, else the last one asked.
 
     `candidates` are the outputs actually computed, cheapest first; the executor stops

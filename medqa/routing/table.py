@@ -75,8 +75,34 @@ def _target_note(router: LearnedRouter, target: str) -> str:
     return note
 
 
-def _cascade(test: Outcomes, ids: Sequence[str], chain: Sequence[Arm], min_margin: float) -> Row:
-    row = Row(f"cascade ({' -> '.join(a.backbone for a in chain)}), RAG {'on' if chain[0].rag else 'off'}")
+def calibrate_margins(train: Outcomes, chain: Sequence[Arm], min_rows: int = 10) -> dict[str, float]:
+    """Per-backbone cascade thresholds from training results.
+
+    Each arm but the last gets the smallest margin above which, on the training questions,
+    its answers are right at least as often as the last (most trusted) arm's on the same
+    questions, over at least `min_rows` of them. An arm with no such margin gets infinity:
+    its confidence carries no signal, so the cascade never stops there (a model that always
+    answers "A" with certainty is skipped, not trusted).
+    """
+    last = chain[-1]
+    out = {last.backbone: 0.0}
+    for arm in chain[:-1]:
+        pairs = sorted(((c[arm.key].margin, c[arm.key].correct, c[last.key].correct)
+                        for c in train.cells.values()
+                        if arm.key in c and last.key in c and c[arm.key].margin is not None), reverse=True)
+        best, right, ref = float("inf"), 0, 0
+        for n, (m, ok, ok_last) in enumerate(pairs, 1):
+            right, ref = right + ok, ref + ok_last
+            if n >= min_rows and right >= ref and (n == len(pairs) or pairs[n][0] < m):
+                best = m  # every training answer with margin >= m is accepted here
+        out[arm.backbone] = best
+    return out
+
+
+def _cascade(test: Outcomes, ids: Sequence[str], chain: Sequence[Arm], min_margin: st.Margins) -> Row:
+    calibrated = not isinstance(min_margin, (int, float))
+    row = Row(f"cascade{', calibrated' if calibrated else ''} "
+              f"({' -> '.join(a.backbone for a in chain)}), RAG {'on' if chain[0].rag else 'off'}")
     escalated = 0
     for q in ids:
         cost = secs = 0.0
@@ -84,13 +110,20 @@ def _cascade(test: Outcomes, ids: Sequence[str], chain: Sequence[Arm], min_margi
         for i, a in enumerate(chain):
             cell = test.cells[q][a.key]
             cost, secs = cost + cell.cost, secs + cell.seconds
-            sure = cell.margin is not None and cell.margin >= min_margin and cell.choice is not None
+            sure = cell.choice is not None and not st.needs_escalation(
+                st.Candidate(a.backbone, cell.choice, cell.choice, margin=cell.margin), min_margin)
             if sure or i == len(chain) - 1:
                 escalated += i > 0
                 break
         assert cell is not None
         row.add(q, cell.correct, cost, secs)
-    row.note = f"escalates when the option-probability margin < {min_margin:g}: {escalated}/{len(ids)} escalated"
+    if calibrated:
+        assert isinstance(min_margin, Mapping)
+        rule = "margins from the training results: " + ", ".join(
+            f"{b} {'never' if m == float('inf') else f'>= {m:.3f}'}" for b, m in min_margin.items())
+    else:
+        rule = f"escalates when the option-probability margin < {min_margin:g}"
+    row.note = f"{rule}; {escalated}/{len(ids)} escalated"
     return row
 
 
@@ -155,6 +188,7 @@ def build(train: Outcomes, test: Outcomes, router: LearnedRouter, questions: Map
         chain = sorted((a for a in arms if a.rag == rag and not a.reasoning), key=lambda a: cost_b.get(a.backbone, 0))
         if len(chain) >= 2:
             rows.append(_cascade(test, ids, chain, min_margin))
+            rows.append(_cascade(test, ids, chain, calibrate_margins(train, chain)))
             rows.append(_vote(test, ids, chain, router.vote_weights(), min_agreement))
     notes = [f"test questions: {len(ids)} (answered by all {len(arms)} arms); training questions: "
              f"{router.meta.get('n_questions')}; training data sha256 {str(router.meta.get('data_hash'))[:12]}",

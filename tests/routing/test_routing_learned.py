@@ -154,3 +154,36 @@ def test_embedding_features_are_cached_per_text():
     assert len(f._cache) == 2
     x2 = f(qs[:1])
     assert np.array_equal(x2[0], x[0])
+
+
+def test_calibrated_cascade_skips_a_confident_guesser_and_trusts_an_honest_model(tmp_path):
+    """A backbone sure of every answer but right by chance is never trusted; one whose margin tracks
+    correctness is trusted above the margin where it matches the strong backbone."""
+    items = load_items("mirage", limit=30)
+
+    def row(it, b, ok, top):
+        wrong = next(k for k in sorted(it.options) if k != it.answer)
+        choice = it.answer if ok else wrong
+        rest = (1 - top) / (len(it.options) - 1)
+        probs = {k: (top if k == choice else rest) for k in it.options}
+        return ResultRow(id=it.id, dataset=it.dataset, task=it.task, backbone=b, engine="test", mode="score",
+                         rag="off", answer=it.answer, choice=choice, correct=ok, probs=probs,
+                         seconds=SECONDS.get(b, 1.0), config_hash=b)
+
+    rows = []
+    for i, it in enumerate(items):
+        rows.append(row(it, "big", i % 5 != 0, 0.6))  # right 80%
+        rows.append(row(it, "small", i % 4 == 0, 0.95))  # always sure, right 25%
+        honest_ok = i % 3 != 0  # right 2/3, and sure exactly when right
+        rows.append(row(it, "honest", honest_ok, 0.9 if honest_ok else 0.3))
+    write_rows(tmp_path / "rows.jsonl", rows)
+    o = oc.load([tmp_path / "rows.jsonl"])
+    arm = {a.backbone: a for a in o.arms}
+    m = tb.calibrate_margins(o, [arm["small"], arm["honest"], arm["big"]])
+    assert m["small"] == float("inf") and m["big"] == 0.0
+    assert 0.0 < m["honest"] <= 0.9 - (0.1 / (len(items[0].options) - 1)) + 1e-6
+    row_ = tb._cascade(o, sorted(o.cells), [arm["small"], arm["honest"], arm["big"]], m)
+    # Never stops at "small"; stops at "honest" exactly when it is right; else the big one answers.
+    assert all(row_.correct[q] == (o.cells[q][arm["honest"].key].correct or o.cells[q][arm["big"].key].correct)
+               for q in row_.correct)
+    assert "small never" in row_.note and "calibrated" in row_.name
