@@ -20,13 +20,18 @@ BREAK_EN = _c(
     r"[.;!?:\u2014\u2013]|\s-\s|\b(?:but|however|although|though|just|(?<!can )only|now|still|yet|except|whereas"
     r"|currently|today|no wait)\b|\band (?=(?:he|she|i|i'm|it|now|has|is|was|then|they|we|my|her|his)\b)"
 )
-BREAK_ZH = _c(r"[，,。；;！!？?~\n]|但是|但|不过|只是|就是|现在|目前|可是|然后|今天|此次")
+BREAK_ZH = _c(r"[，,。；;！!？?~\n]|但是|但|不过|只是|就是|现在|目前|可是|然后|(?<!前的)今天|此次")
+# A sentence that opens with nothing but a past time ("三年前的今天，我在地铁上突然倒地抽搐。") is history to its end.
+HIST_LEAD_ZH = _c(
+    r"^\s*(?:[\d一二两三四五六七八九十几多]+(?:年|个月|个星期|周)前|去年|前年|上个?月|上周[一二三四五六日天末]?|上个?星期[一二三四五六日天]?)"
+    r"(?:的?(?:今天|这一?天|这个时候|[春夏秋冬]天))?\s*$"
+)
 
 NEG_WINDOW_EN = 6
 # 一直 ("all along") before a calm word is no severity: "哮喘一直控制得挺好", "胎动一直挺好的" ("一直好不了" still is).
 YIZHI = r"一直(?!(?:都|也)?(?:控制)?得?(?:挺|很|还|都|比较|蛮)?(?:好|正常|稳定|不错)(?!不|转))"
 NEG_EN = _c(
-    r"\b(?:no|not|denies|denied|deny|denying|without|negative for|free of|never|absent|didn't|did not"
+    r"\b(?:no|nil(?! by mouth)|not|denies|denied|deny|denying|without|negative for|free of|never|absent|didn't|did not"
     r"|doesn't|does not|hasn't|has not|haven't|have not|ruled out)\b"
 )
 # "it stopped bleeding after ten minutes": a cue that must see the start of the match (EN windows end before it).
@@ -35,12 +40,12 @@ NEG_POST_EN = _c(r"^[^.;:!?]{0,80}?\b(?:(?:all|both|were|was|are|is|has been|hav
 NEG_POST_ZH = _c(r"^[^，,。；;]{0,20}?(?:均(?:否认|无|未|为?阴性)|都否认|全部否认)")
 NEG_ZH = _c(
     r"没有|没(?!反应|醒|有呼吸)|无(?!力|法|助|效|反应|明显诱因)|否认|未(?!缓解|见好转)|不是|并非|排除"
-    r"|不(?=发烧|发热|痛|疼|喘|肿|晕|出血|流血)"
+    r"|不(?=发烧|发热|(?:腹|头|胸|肚子?)?(?:痛|疼)|喘|肿|晕|出血|流血)"
 )
 
 HIST_EN = _c(
     r"\b(?:in (?:19|20)\d\d|(?:\d+|a|one|two|three|four|five|six|few|several|many) (?:years?|months?|weeks?) ago"
-    r"|years ago|last (?:year|month|week)|as a (?:child|kid|teen(?:ager)?|baby)|history of|h/o|hx of"
+    r"|years ago|last (?:year|month|week|weekend|monday|tuesday|wednesday|thursday|friday|saturday|sunday|summer|winter|spring|autumn|fall|christmas|easter)|as a (?:child|kid|teen(?:ager)?|baby)|history of|h/o|hx of"
     r"|previous(?:ly)?|prior|used to|once|recovered|resolved|in the past|family history|earlier this year"
     r"|old (?:stroke|heart attack|mi|infarct|bleed)|residual|long-?standing"
     r"|(?:was|were|felt|been) (?:fine|ok|okay|better|normal) (?:again )?(?:in|after|within)"
@@ -52,14 +57,14 @@ HIST_EN = _c(
 )
 HIST_ZH = _c(
     r"既往|以前|之前|曾经|曾|\d+年前|[一二两三四五六七八九十几多]+年前|年前|个月前|周前|上个月|去年|前年|小时候"
-    r"|病史|家族史|(?:19|20)\d\d年|过一次|有过|中过|晕过|休克过|发作过|康复|恢复|缓解了|完全缓解|已经好了|好多了|没事了"
+    r"|上周|上个?星期|上个?礼拜|病史|家族史|(?:19|20)\d\d年|过一次|有过|中过|晕过|休克过|发作过|康复|恢复|缓解了|完全缓解|已经好了|好多了|没事了"
     r"|遗留|后遗症|老毛病|缓过来|缓过劲"
     # an earlier pregnancy (上一胎; 头胎 and 第一胎 may be this one) and a period that is over (有段时间, not 最近有段时间)
     r"|上一胎|上胎|前一胎|上次怀孕|上一次怀孕|上次(?:生|分娩|顺产|剖)|(?:生|怀)老大(?:的)?时候|(?<!最近)(?<!这)有一?段时间|那段时间|那阵子"
 )
 # Textbook and hypothetical questions mention red flags without anyone having them.
 HYPO_EN = _c(
-    r"\b(?:what (?:are|is|does|causes)|how (?:do|does|is|are|should|to|can)|signs? (?:of|that)|symptoms of"
+    r"\b(?:what (?:are|r|is|does|causes)|how (?:do|does|is|are|should|to|can)|signs? (?:of|that|someone|somebody|a person)|symptoms of"
     r"|warning signs|if (?:someone|a person|you|he|she|a patient|my|they)|difference between"
     r"|is it (?:normal|safe|dangerous)|dangerous\?|always (?:serious|dangerous)|can (?:people|patients|someone))\b"
 )
@@ -80,6 +85,8 @@ FICTION = {
 FICTION_RE = {lang: _c(p) for lang, p in FICTION.items()}
 AUDIENCE = {
     "en": _c(r"\bbystanders?\b|members? of the public|\b(?:a|any) passer-?by|first[- ]aid (?:course|training|class|poster|exam)"
+             r"|\bfor (?:a|my|our|the) (?:school |class |college |uni |university |health |science |biology )?(?:project|assignment|homework|essay)\b"
+             r"|\bdoing (?:a|my|our) (?:school |class |college |uni |health |science |biology )?(?:project|assignment|homework|essay)\b"
              r"|\bin advance\b|just in case|for future reference|ahead of time"
              r"|\bso (?:that )?(?:i'm|i am|i'll be|we're|we are|we'll be) (?:prepared|ready)\b|\bbe (?:better )?prepared\b"
              r"|\b(?:asking|reading up|learning) (?:this |now )?(?:before|ahead of) (?:my|our|the|her) (?:due date|baby|delivery)"
@@ -90,7 +97,7 @@ AUDIENCE = {
              r"(?! of\b| (?:theat|cinema|ring))|\b(?:in|on|from) (?:last night's|last week's|this week's|tonight's|yesterday's"
              r"|the latest|the new|the final) episode\b(?! of (?!(?:the|a|that) (?:show|series|drama|programme|program|soap)))"
              r"|" + FICTION["en"]),
-    "zh": _c(r"普通人|一般人|旁人|路人|旁观者|非专业人士|急救(?:培训|课|知识|常识|海报)|科普|提前了解|预先了解|以防万一"
+    "zh": _c(r"(?:学校|课程|老师布置)的?作业|写论文|做课题|普通人|一般人|旁人|路人|旁观者|非专业人士|急救(?:培训|课|知识|常识|海报)|科普|提前了解|预先了解|以防万一"
              r"|提前(?:学|准备|知道|问问|问一下)|以备不时之需|有备无患|未雨绸缪|心里有个?(?:数|底)"
              r"|给.{0,6}(?:工人|员工|职工|学生|同学|孩子们|小朋友|大家|家长|居民|老人|爸妈|家人|家里人|队员|志愿者|同事|新人|护工)们?.{0,2}"
              r"(?:讲讲|讲一讲|讲一下|讲解|上一?课|科普|培训)|培训(?:课|班)?上?的?(?:问题|内容|题目|考题|案例|课件|材料|资料)"
@@ -165,7 +172,8 @@ EN_RULES: dict[str, str] = {
         r"can(?:'t|not|n't) breathe|can barely breathe|struggling to breathe|gasping|lips (?:are )?(?:turning )?blue"
         r"|choking|\bnot breathing|\bstop(?:ped|s) breathing|severe(?:ly)? short(?:ness)? of breath|can't catch " + _P + r" breath"
         r"|ribs (?:are )?sucking in|breathing (?:really |very )?fast and grunting|grunting"
-        r"|(?:saturation|sats?|spo2|o2 sat\w*) (?:\w+ ){0,3}(?:[4-8]\d|9[01])\s?%|full sentences"
+        r"|(?:saturation|sats?|spo2|o2 sat\w*) (?:\w+ ){0,3}(?:[4-8]\d|9[01])\s?%"
+        r"|(?:can't|cannot|can not|unable to|not|no longer|isn't|won't|struggling to) (?:\w+ ){0,3}(?:in )?full sentences"
         r"|(?:trouble|difficulty|hard to) breath|wheezing badly|can't get (?:any )?(?:air|a breath|(?:my|his|her) breath)"
         r"|asthma attack|high[- ]pitched (?:noise|sound|breathing)|noisy breathing|suffocat|struggling for (?:air|breath)"
         r"|(?:lips|face|skin) (?:\w+ ){0,2}(?:blue|purple|grey|gray)|blue lips|labou?red breathing|breathless at rest"
@@ -230,7 +238,7 @@ ZH_RULES: dict[str, str] = {
         r"|神志不清|意识不清|倒地|瘫倒|晕过去|不醒人事|怎么叫都不|叫.{0,3}(?:不应|不答应|不醒|没反应)"
         r"|从.{0,6}(?:高处|楼梯|梯子|楼上)(?:摔|掉|跌)"
     ),
-    "seizure": r"(?<![腿脚])抽搐|(?<![腿脚])(?<![腿脚].)(?<![腿脚]..)抽筋|癫痫.{0,4}发作(?!时)|惊厥|抽动|(?:两眼|眼睛)上翻|翻白眼|口吐白沫|抽风|眼睛发直|(?:浑身|全身)(?:发抖|哆嗦|抖动)"
+    "seizure": r"(?<![腿脚])抽搐|(?<![腿脚])(?<![腿脚].)(?<![腿脚]..)抽筋|癫痫(?:(?![没未不]).){0,4}发作(?!时)|惊厥|抽动|(?:两眼|眼睛)上翻|翻白眼|口吐白沫|抽风|眼睛发直|(?:浑身|全身)(?:发抖|哆嗦|抖动)"
     r"|强直阵挛|癫痫持续状态|癫痫大发作|抽了(?:两|三|几|好几)次",
     "bleeding": (
         r"血止不住|止不住.{0,4}血|出血.{0,8}止不住|一直出血|大出血|血往外喷|吐血|吐了.{0,4}血|黑便|咳出.{0,4}血|咯血"

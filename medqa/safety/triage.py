@@ -73,7 +73,15 @@ class _Scanner:
         s0, s1 = self._seg(start)
         seg = self.text[s0:s1]
         hist, hypo = (rf.HIST_ZH, rf.HYPO_ZH) if self.lang == "zh" else (rf.HIST_EN, rf.HYPO_EN)
-        return not hist.search(seg) and not hypo.search(seg)
+        return not hist.search(seg) and not hypo.search(seg) and not self._opens_in_the_past(s0)
+
+    def _opens_in_the_past(self, s0: int) -> bool:
+        """Chinese: the segment's sentence opens with a bare past time ("三年前的今天，…") set off by a comma."""
+        if self.lang != "zh":
+            return False
+        start = max(self.text.rfind(c, 0, s0) for c in "。！？!?\n") + 1
+        first = next((s for s in self.segs if s[0] >= start), None)
+        return first is not None and first[0] < s0 and bool(rf.HIST_LEAD_ZH.match(self.text[first[0]:first[1]]))
 
     def active(self, m: re.Match[str]) -> bool:
         """The match says something, is not negated and is current."""

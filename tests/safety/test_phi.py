@@ -47,9 +47,10 @@ def test_cn_id_checksum() -> None:
 
 
 def test_no_redaction_in_phi_free_medical_questions() -> None:
-    texts = [r["text"] for r in load_triage_set()]
-    flagged = [t for t in texts if redact(t).entities]
-    assert len(flagged) <= 2, flagged  # today one: "Mr D's", an initial, fairly redacted
+    flagged = {r["id"] for r in load_triage_set() if redact(r["text"]).entities}
+    # The triage set's only identifiers: "Mr D's" and "Mrs T's" (initials), "Mr Okafor", "Mr Lee", "地址在XX小区".
+    assert flagged <= {"b5-073", "b8-089", "b8-154", "d7-009", "d7-127", "d8-117"}, flagged
+    assert redact("家属问住在哪个病区").entities == ()  # a question, not an address
     assert redact("What is the usual adult dose of amoxicillin?").entities == ()
     # after a person word, a symptom, an age or a ward phrase is not a name
     for text in ("女儿高烧，腿上出现紫色的疹子", "儿子两岁，吃了药", "本次透析顺利，患者安返。"):
