@@ -1,4 +1,4 @@
-"""Text embedders by name: the packaged MiniLM (fast ONNX path and the plain reference) and e5.
+"""Text embedders by name: the packaged MiniLM (fast ONNX path and the plain reference) and e5-small.
 
 Every embedder returns float32, L2-normalised rows, so a dot product is a cosine.
 Nothing heavy is imported here at module level; models load on first `get_embedder`.
@@ -194,8 +194,15 @@ def _minilm_st() -> Embedder:
     return e
 
 
+def _e5_small() -> Embedder:
+    from medqa.retrieval.e5_embed import E5Embedder
+
+    return E5Embedder("e5-small")  # relevance_floor stays 0 (off): not calibrated for retrieval
+
+
 register_embedder("minilm", _minilm_fast)
 register_embedder("minilm-st", _minilm_st)
+register_embedder("e5-small", _e5_small)
 
 
 class ChromaEmbedding:
