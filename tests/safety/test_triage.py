@@ -126,12 +126,13 @@ def test_metrics_on_unseen_splits_meet_recall_target() -> None:
     # blind5 (a fifth writer): first measured P 0.890 R 0.970; four rule/gate classes fixed since (0.944 / 1.000).
     assert report.scores["blind5"].precision >= 0.92
     # blind6 (a sixth writer): first measured P 0.855 R 1.000; its errors read, rule and gate classes fixed (0.942 / 1.000).
-    # Retrained with dev7 + dev8 in issue 6's seventh round: blind6 0.942 -> 0.915 (two more backstop alarms), blind7 0.877 -> 0.901.
-    assert report.scores["blind6"].precision >= 0.91
+    # Seventh round (dev7 + dev8 in, e5 backstop): blind6 0.942, blind7 0.901.
+    assert report.scores["blind6"].precision >= 0.93
     # blind7 (a seventh writer): first measured P 0.808 R 0.984; its errors read, rule and gate classes fixed (0.877 / 1.000).
     assert report.scores["blind7"].precision >= 0.89
-    # blind8 (an eighth writer, seventh round): measured once, P 0.840 R 0.984 (one emergency missed); unseen still.
-    assert report.scores["blind8"].precision >= 0.83
+    # blind8 (an eighth writer, seventh round): measured once, P 0.840 R 0.984 (one emergency missed); then once
+    # more with the e5 backstop chosen on dev: P 0.863 R 0.984. Its errors are unread.
+    assert report.scores["blind8"].precision >= 0.85
 
 
 @pytest.mark.parametrize("text", [
