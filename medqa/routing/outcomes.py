@@ -103,10 +103,17 @@ def from_rows(rows: Iterable[ResultRow]) -> Outcomes:
     """Group rows by question and arm; rows a router produced are not arms and are skipped."""
     out = Outcomes()
     h = hashlib.sha256()
+    config_of: dict[str, str] = {}  # arm key -> the configuration whose rows it holds
     for r in rows:
         if r.router or r.rag == "gated":
             continue
         arm = Arm(r.backbone, r.rag == "on", r.mode == "cot")
+        # Two configurations of one arm (another prompt version, another k) must not mix silently.
+        first = config_of.setdefault(arm.key, r.config_hash)
+        if r.config_hash != first:
+            raise ConfigError(f"Two configurations ({first}, {r.config_hash}) answer as the same arm {arm.label}.",
+                              "Pass the run files of one configuration per arm (older prompt versions live in "
+                              "the run folders' prompt_v1/).")
         cell = Cell(bool(r.correct), row_cost(r), r.seconds, r.choice, row_margin(r))
         out.cells.setdefault(r.id, {})[arm.key] = cell
         out.task[r.id], out.dataset[r.id] = r.task, r.dataset

@@ -187,3 +187,15 @@ def test_calibrated_cascade_skips_a_confident_guesser_and_trusts_an_honest_model
     assert all(row_.correct[q] == (o.cells[q][arm["honest"].key].correct or o.cells[q][arm["big"].key].correct)
                for q in row_.correct)
     assert "small never" in row_.note and "calibrated" in row_.name
+
+
+def test_two_configurations_of_one_arm_do_not_mix(data, tmp_path):
+    """Rows of an older prompt version (another config hash) for the same arm are an error, not merged."""
+    items = load_items("mirage", limit=3)
+    rows = rows_for(items, backbones=("big",))
+    old = [ResultRow(**{**r.__dict__, "config_hash": "older"}) for r in rows]
+    write_rows(tmp_path / "a.jsonl", rows)
+    write_rows(tmp_path / "b.jsonl", old)
+    with pytest.raises(ConfigError, match="Two configurations"):
+        oc.load([tmp_path])
+    assert oc.load([tmp_path / "a.jsonl"]).complete_ids()
