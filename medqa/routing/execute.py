@@ -127,7 +127,7 @@ def execute(
             d = st.abstain(st.vote(cands, weights), min_agreement, lang)
         elif route.strategy == "cascade" and len(route.backbones) > 1:
             cands = []
-            for name in route.backbones:
+            for name in st.cascade_order(route.backbones, min_margin):
                 try:
                     c = r.run([name]).value
                 except AllBackendsFailed:

@@ -102,8 +102,18 @@ def needs_escalation(c: Candidate, min_margin: Margins) -> bool:
     """
     if c.margin is None:
         return not c.text.strip()
-    t = min_margin.get(c.backbone, float("inf")) if isinstance(min_margin, Mapping) else min_margin
-    return c.margin < t
+    return c.margin < margin_for(c.backbone, min_margin)
+
+
+def margin_for(backbone: str, min_margin: Margins) -> float:
+    """The margin above which `backbone`'s answer stops a cascade (infinite: never ask it first)."""
+    return min_margin.get(backbone, float("inf")) if isinstance(min_margin, Mapping) else float(min_margin)
+
+
+def cascade_order(backbones: Sequence[str], min_margin: Margins) -> list[str]:
+    """The backbones a cascade asks, cheapest first: one whose answer could never stop the cascade
+    (infinite threshold) is skipped, unless it is the last, which always answers."""
+    return [b for i, b in enumerate(backbones) if i == len(backbones) - 1 or margin_for(b, min_margin) != float("inf")]
 
 
 def cascade(candidates: Sequence[Candidate], min_margin: Margins) -> Decision:

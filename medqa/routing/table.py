@@ -104,15 +104,16 @@ def _cascade(test: Outcomes, ids: Sequence[str], chain: Sequence[Arm], min_margi
     row = Row(f"cascade{', calibrated' if calibrated else ''} "
               f"({' -> '.join(a.backbone for a in chain)}), RAG {'on' if chain[0].rag else 'off'}")
     escalated = 0
+    asked = [a for a in chain if a.backbone in st.cascade_order([c.backbone for c in chain], min_margin)]
     for q in ids:
         cost = secs = 0.0
         cell: Cell | None = None
-        for i, a in enumerate(chain):
+        for i, a in enumerate(asked):
             cell = test.cells[q][a.key]
             cost, secs = cost + cell.cost, secs + cell.seconds
             sure = cell.choice is not None and not st.needs_escalation(
                 st.Candidate(a.backbone, cell.choice, cell.choice, margin=cell.margin), min_margin)
-            if sure or i == len(chain) - 1:
+            if sure or i == len(asked) - 1:
                 escalated += i > 0
                 break
         assert cell is not None
@@ -120,7 +121,7 @@ def _cascade(test: Outcomes, ids: Sequence[str], chain: Sequence[Arm], min_margi
     if calibrated:
         assert isinstance(min_margin, Mapping)
         rule = "margins from the training results: " + ", ".join(
-            f"{b} {'never' if m == float('inf') else f'>= {m:.3f}'}" for b, m in min_margin.items())
+            f"{b} {'never (not asked)' if m == float('inf') else f'>= {m:.3f}'}" for b, m in min_margin.items())
     else:
         rule = f"escalates when the option-probability margin < {min_margin:g}"
     row.note = f"{rule}; {escalated}/{len(ids)} escalated"

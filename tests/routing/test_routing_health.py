@@ -131,6 +131,11 @@ def test_vote_and_cascade_on_backends(backends, script, clock):
     script.calls.clear()
     a = execute(Route(("small", "big"), False, strategy="cascade", scores=scores), backends, q, health=h)
     assert a.backbone == "small" and [n for n, _ in script.calls] == ["small"]
+    # Per-backbone margins from training results: a backbone never trusted is not even asked.
+    script.calls.clear()
+    a = execute(Route(("small", "big"), False, strategy="cascade", scores=scores), backends, q, health=h,
+                min_margin={"big": 0.0})
+    assert a.backbone == "big" and [n for n, _ in script.calls] == ["big"]
     a = execute(Route(("small", "big", "zh"), False, strategy="vote", scores=scores), backends, q, health=h)
     assert a.text == "B. two" and a.agreement == pytest.approx(2 / 3) and len(a.views) == 3
     script.letter = {"big": "B", "small": "A", "zh": "C"}

@@ -186,7 +186,9 @@ def test_calibrated_cascade_skips_a_confident_guesser_and_trusts_an_honest_model
     # Never stops at "small"; stops at "honest" exactly when it is right; else the big one answers.
     assert all(row_.correct[q] == (o.cells[q][arm["honest"].key].correct or o.cells[q][arm["big"].key].correct)
                for q in row_.correct)
-    assert "small never" in row_.note and "calibrated" in row_.name
+    assert "small never (not asked)" in row_.note and "calibrated" in row_.name
+    # "small" is never asked, so never paid for: each question costs "honest", plus "big" when escalated.
+    assert set(row_.cost.values()) <= {1.0, 1.0 + SECONDS["big"]}
 
 
 def test_two_configurations_of_one_arm_do_not_mix(data, tmp_path):
