@@ -13,6 +13,15 @@ def _embedder(name: str) -> str | None:
     return None if name.lower() in {"", "none", "off"} else name
 
 
+def _fit(data, qs, embedder: str, c):
+    """`auto`: signals alone or with MiniLM, whichever cross-validates better; else as named."""
+    from medqa.routing.learned import fit, fit_auto
+
+    if embedder.lower() == "auto":
+        return fit_auto(data, qs, embedder="minilm", C=c)
+    return fit(data, qs, embedder=_embedder(embedder), C=c)
+
+
 def _exclude(outcomes, set_name: Optional[str], settings):
     """Drop questions that belong to evaluation set `set_name` (e.g. the test subset)."""
     if not set_name:
@@ -55,7 +64,8 @@ def explain(
 def train(
     results: list[Path] = typer.Option(..., "--results", help="Run files (*.jsonl) or folders (repeatable)."),
     out: Optional[Path] = typer.Option(None, help="Folder for router.npz + router.json (default MEDQA_HOME/router/learned)."),
-    embedder: str = typer.Option("minilm", help="Embedding model for question features, or 'none' (signals only)."),
+    embedder: str = typer.Option("auto", help="Question features: 'auto' (signals alone or with MiniLM, whichever "
+                                 "cross-validates better), 'minilm', or 'none' (signals only)."),
     exclude_set: Optional[str] = typer.Option(None, help="Leave out questions of this set, e.g. mirage_subset_1000."),
     c: Optional[float] = typer.Option(None, "--C", help="Inverse L2 strength of the logistic regressions "
                                       "(default: chosen per arm by 5-fold cross-validation)."),
@@ -63,13 +73,12 @@ def train(
     """Fit the learned router on evaluation results and calibrate lambda for three cost targets."""
     from medqa.config import load_settings
     from medqa.routing import outcomes as oc
-    from medqa.routing.learned import fit
     from medqa.routing.registry import default_learned_dir
 
     settings = load_settings()
     data = _exclude(oc.load(results), exclude_set, settings)
     qs = oc.questions(data.cells, data.dataset, settings)
-    router = fit(data, qs, embedder=_embedder(embedder), C=c)
+    router = _fit(data, qs, embedder, c)
     folder = router.save(out or default_learned_dir(settings))
     typer.echo(f"trained on {router.meta['n_questions']} questions, {len(router.arms)} arms "
                f"(data sha256 {router.meta['data_hash'][:12]}) -> {folder}")
@@ -109,7 +118,8 @@ def table(
     train_results: list[Path] = typer.Option(..., "--train-results", help="Run files to train on (repeatable)."),
     test_results: list[Path] = typer.Option(..., "--test-results", help="Run files to report on (repeatable)."),
     out: Path = typer.Option(Path("evals/reports/router"), help="Folder for table.md, table.json, cost_quality.png."),
-    embedder: str = typer.Option("minilm", help="Embedding model for the learned router, or 'none'."),
+    embedder: str = typer.Option("auto", help="Learned router's question features: 'auto' (signals alone or with "
+                                 "MiniLM, whichever cross-validates better), 'minilm', or 'none'."),
     exclude_set: Optional[str] = typer.Option("mirage_subset_1000", help="Train only on questions outside this set."),
     test_set: Optional[str] = typer.Option("mirage_subset_1000", help="Report only on questions of this set."),
     min_margin: float = typer.Option(0.2, help="Cascade: escalate below this option-probability margin."),
@@ -121,7 +131,6 @@ def table(
     from medqa.config import load_settings
     from medqa.routing import outcomes as oc
     from medqa.routing import table as tb
-    from medqa.routing.learned import fit
 
     settings = load_settings()
     train_o = _exclude(oc.load(train_results), exclude_set, settings)
@@ -131,7 +140,7 @@ def table(
         raise typer.BadParameter(f"{len(overlap)} questions are in both training and test results "
                                  f"(e.g. {sorted(overlap)[0]}); use --exclude-set / --test-set")
     qs = oc.questions(set(train_o.cells) | set(test_o.cells), {**train_o.dataset, **test_o.dataset}, settings)
-    router = fit(train_o, qs, embedder=_embedder(embedder), C=c)
+    router = _fit(train_o, qs, embedder, c)
     rows, notes = tb.build(train_o, test_o, router, qs, min_margin=min_margin)
     summary = tb.summarize(rows, test_o)
     paths = tb.write(out, summary, notes, tb.curve(router, test_o, qs))

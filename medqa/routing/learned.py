@@ -198,23 +198,26 @@ def calibrate_lambda(router: LearnedRouter, p: np.ndarray, budget: float, iters:
     return hi
 
 
-def fit_arm(xs: np.ndarray, y: np.ndarray, C: float | None, seed: int = 0) -> tuple[np.ndarray, float, float]:
-    """(coef, intercept, C) of one arm's logistic regression; C=None picks it by out-of-fold log-loss."""
+def fit_arm(xs: np.ndarray, y: np.ndarray, C: float | None,
+            seed: int = 0) -> tuple[np.ndarray, float, float, float | None]:
+    """(coef, intercept, C, out-of-fold log-loss) of one arm's logistic regression; C=None picks C by that loss."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_score
 
     if len(set(y.tolist())) < 2:  # always right or always wrong: a constant, smoothed away from 0/1
         prior = (y.sum() + 0.5) / (len(y) + 1.0)
-        return np.zeros(xs.shape[1]), float(np.log(prior / (1 - prior))), 0.0
+        return np.zeros(xs.shape[1]), float(np.log(prior / (1 - prior))), 0.0, None
     folds = min(CV_FOLDS, int(np.bincount(y).min()))
-    if C is None and folds >= 2:
+    best: float | None = None
+    if folds >= 2:
         cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
+        grid = C_GRID if C is None else (C,)
         loss = [-cross_val_score(LogisticRegression(C=c, max_iter=2000), xs, y, cv=cv,
-                                 scoring="neg_log_loss").mean() for c in C_GRID]
-        C = C_GRID[int(np.argmin(loss))]
+                                 scoring="neg_log_loss").mean() for c in grid]
+        C, best = grid[int(np.argmin(loss))], float(min(loss))
     C = C_GRID[0] if C is None else C
     m = LogisticRegression(C=C, max_iter=2000).fit(xs, y)
-    return m.coef_[0], float(m.intercept_[0]), float(C)
+    return m.coef_[0], float(m.intercept_[0]), float(C), best
 
 
 def fit(outcomes: Outcomes, qs: Mapping[str, Question], embedder: str | None = None,
@@ -233,12 +236,15 @@ def fit(outcomes: Outcomes, qs: Mapping[str, Question], embedder: str | None = N
     intercept = np.zeros(len(arms))
     cost, acc, n = np.zeros(len(arms)), np.zeros(len(arms)), np.zeros(len(arms), int)
     chosen_c: dict[str, float] = {}
+    losses: list[tuple[float, int]] = []
     for j, arm in enumerate(arms):
         rows = [i for i, q in enumerate(ids) if arm.key in outcomes.cells[q]]
         y = np.asarray([outcomes.cells[ids[i]][arm.key].correct for i in rows], dtype=int)
         cost[j] = np.mean([outcomes.cells[ids[i]][arm.key].cost for i in rows])
         acc[j], n[j] = y.mean(), len(rows)
-        coef[j], intercept[j], chosen_c[arm.key] = fit_arm(xs[rows], y, C)
+        coef[j], intercept[j], chosen_c[arm.key], loss = fit_arm(xs[rows], y, C)
+        if loss is not None:
+            losses.append((loss, len(rows)))
     import sklearn
 
     router = LearnedRouter(arms=arms, coef=coef, intercept=intercept, mean=mean, scale=scale, cost=cost,
@@ -246,6 +252,8 @@ def fit(outcomes: Outcomes, qs: Mapping[str, Question], embedder: str | None = N
                            meta={"data_hash": outcomes.data_hash, "n_questions": len(ids),
                                  "n_per_arm": {a.key: int(k) for a, k in zip(arms, n)},
                                  "C": C if C is not None else "cv", "C_per_arm": chosen_c,
+                                 "cv_log_loss": (sum(v * n for v, n in losses) / sum(n for _, n in losses)
+                                                 if losses else None),
                                  "features": feat.names, "sklearn": sklearn.__version__})
     router.featurizer = feat  # keep the training embeddings cached
     p = router.predict(x)
@@ -259,3 +267,15 @@ def fit(outcomes: Outcomes, qs: Mapping[str, Question], embedder: str | None = N
         router.meta["targets"][name] = {"budget": budget, "train_cost": achieved, "met": achieved <= budget + 1e-9}
     router.meta["reference_arm"] = arms[best].key
     return router.at(f"{default_target:.0%}") if f"{default_target:.0%}" in router.lambdas else router
+
+
+def fit_auto(outcomes: Outcomes, qs: Mapping[str, Question], embedder: str = "minilm",
+             C: float | None = None) -> LearnedRouter:
+    """Signals alone, or signals + the question embedding: whichever predicts the arms' correctness
+    better out of fold (mean 5-fold log-loss over the arms). With a few hundred training questions
+    the 384 embedding dimensions tend to fit noise; with thousands they may carry real signal."""
+    plain, rich = fit(outcomes, qs, embedder=None, C=C), fit(outcomes, qs, embedder=embedder, C=C)
+    losses = {"signals": plain.meta["cv_log_loss"], f"signals + {embedder}": rich.meta["cv_log_loss"]}
+    pick = rich if (rich.meta["cv_log_loss"] or np.inf) < (plain.meta["cv_log_loss"] or np.inf) else plain
+    pick.meta["feature_choice"] = losses
+    return pick

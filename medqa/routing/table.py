@@ -99,6 +99,15 @@ def calibrate_margins(train: Outcomes, chain: Sequence[Arm], min_rows: int = 10)
     return out
 
 
+def _features_note(router: LearnedRouter) -> str:
+    choice = router.meta.get("feature_choice")
+    used = "signals + " + router.embedder if router.embedder else "signals only"
+    if not choice:
+        return used
+    return used + " (chosen by 5-fold log-loss on the training results: " + ", ".join(
+        f"{k} {v:.4f}" for k, v in choice.items() if v is not None) + ")"
+
+
 def _cascade(test: Outcomes, ids: Sequence[str], chain: Sequence[Arm], min_margin: st.Margins) -> Row:
     calibrated = not isinstance(min_margin, (int, float))
     row = Row(f"cascade{', calibrated' if calibrated else ''} "
@@ -193,6 +202,7 @@ def build(train: Outcomes, test: Outcomes, router: LearnedRouter, questions: Map
             rows.append(_vote(test, ids, chain, router.vote_weights(), min_agreement))
     notes = [f"test questions: {len(ids)} (answered by all {len(arms)} arms); training questions: "
              f"{router.meta.get('n_questions')}; training data sha256 {str(router.meta.get('data_hash'))[:12]}",
+             "learned router features: " + _features_note(router),
              "cost: reference CPU-seconds per question (manifest cost_per_1k x tokens; measured seconds "
              "when token counts are missing); latency: measured wall seconds per question"]
     return rows, notes

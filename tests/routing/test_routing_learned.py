@@ -201,3 +201,15 @@ def test_two_configurations_of_one_arm_do_not_mix(data, tmp_path):
     with pytest.raises(ConfigError, match="Two configurations"):
         oc.load([tmp_path])
     assert oc.load([tmp_path / "a.jsonl"]).complete_ids()
+
+
+def test_auto_features_keep_the_embedding_only_when_it_cross_validates_better(data):
+    from medqa.routing.learned import fit_auto
+
+    train, qs = _load(data / "train")
+    r = fit_auto(train, qs, embedder="minilm")
+    choice = r.meta["feature_choice"]
+    assert set(choice) == {"signals", "signals + minilm"} and all(v > 0 for v in choice.values())
+    assert (r.embedder is None) == (choice["signals"] <= choice["signals + minilm"])
+    # Correctness here follows a signal (complexity), so signals alone predict it at least as well.
+    assert r.embedder is None
