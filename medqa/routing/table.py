@@ -205,7 +205,24 @@ def build(train: Outcomes, test: Outcomes, router: LearnedRouter, questions: Map
              "learned router features: " + _features_note(router),
              "cost: reference CPU-seconds per question (manifest cost_per_1k x tokens; measured seconds "
              "when token counts are missing); latency: measured wall seconds per question"]
+    ref = Arm.from_key(router.meta["reference_arm"]) if router.meta.get("reference_arm") else None
+    ref_row = next((r for r in rows if ref is not None and r.name == ref.label), None)
+    if ref_row is not None:
+        notes += [paired_note(r, ref_row, test) for r in rows if r.name.startswith("learned router")]
     return rows, notes
+
+
+def paired_note(row: Row, ref: Row, test: Outcomes) -> str:
+    """Accuracy difference to `ref` on the same questions (mean over tasks, bootstrap within tasks) and cost ratio."""
+    by_task: dict[str, list[float]] = {}
+    for q in row.correct:
+        by_task.setdefault(test.task[q], []).append(float(row.correct[q]) - float(ref.correct[q]))
+    diff = float(np.mean([np.mean(v) for v in by_task.values()]))
+    lo, hi = bootstrap_ci(list(by_task.values()))
+    cost = np.mean(list(row.cost.values())) / max(np.mean(list(ref.cost.values())), 1e-12)
+    return (f"{row.name} against {ref.name} (the most accurate arm on the training questions), same questions: "
+            f"{100 * diff:+.1f} points [{100 * lo:+.1f}, {100 * hi:+.1f}] (paired bootstrap 95% CI), "
+            f"at {cost:.0%} of its mean cost")
 
 
 def _acc(row: Row, ids: Sequence[str]) -> tuple[float, float, float, int]:

@@ -213,3 +213,14 @@ def test_auto_features_keep_the_embedding_only_when_it_cross_validates_better(da
     assert (r.embedder is None) == (choice["signals"] <= choice["signals + minilm"])
     # Correctness here follows a signal (complexity), so signals alone predict it at least as well.
     assert r.embedder is None
+
+
+def test_paired_note_compares_on_the_same_questions(data):
+    test, _ = _load(data / "test")
+    ids = test.complete_ids()
+    a, b = tb.Row("a"), tb.Row("b")
+    for i, q in enumerate(ids):
+        a.add(q, True, 1.0, 1.0)
+        b.add(q, i % 2 == 0, 4.0, 1.0)
+    note = tb.paired_note(a, b, test)
+    assert note.startswith("a against b") and "at 25% of its mean cost" in note and "+" in note.split("points")[0]
