@@ -44,8 +44,12 @@ def qa(
     if s.report:
         from medqa.evals.report import write_report
 
-        paths = write_report([st.path for st in stats if st.path], Path(s.report), title=s.title or s.name,
-                             notes=s.report_notes())
+        # Every run in the suite's folder(s), not only this command's: a partial rerun (--backbones,
+        # --rag) must not shrink the published table to its own rows. Older prompt versions live in
+        # the folders' prompt_v1/ and are not read.
+        folders = sorted({Path(st.path).parent for st in stats if st.path})
+        runs = [f for d in folders for f in sorted(d.glob("*.jsonl"))]
+        paths = write_report(runs, Path(s.report), title=s.title or s.name, notes=s.report_notes())
         typer.echo(f"report: {paths[0]} and {paths[1]}")
 
 

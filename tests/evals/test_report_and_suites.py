@@ -63,3 +63,16 @@ def test_unknown_suite_key_is_refused(tmp_path):
     p.write_text("set: mirage\nbackbone: x\n")
     with pytest.raises(ConfigError, match="backbone"):
         Suite.from_yaml(p)
+
+
+def test_a_partial_rerun_keeps_every_run_of_the_folder_in_the_report(medqa_home, fake_engine, tmp_path):
+    """`--backbones b` after a run of `a`: the suite's report still shows both, not just this command's."""
+    from medqa.cli import app
+
+    common = ["eval", "qa", "--set", "mirage_subset_1000", "--limit", "3", "--engine", fake_engine, "--no-progress",
+              "--out", str(tmp_path / "runs"), "--report", str(tmp_path / "rep")]
+    for b in ("fake-a", "fake-b"):
+        res = CliRunner().invoke(app, [*common, "--backbones", b])
+        assert res.exit_code == 0, res.output
+    md = (tmp_path / "rep" / "report.md").read_text()
+    assert "fake-a · score · rag off" in md and "fake-b · score · rag off" in md
