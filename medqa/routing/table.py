@@ -109,7 +109,7 @@ def _features_note(router: LearnedRouter) -> str:
 
 
 def _cascade(test: Outcomes, ids: Sequence[str], chain: Sequence[Arm], min_margin: st.Margins) -> Row:
-    calibrated = not isinstance(min_margin, (int, float))
+    calibrated = isinstance(min_margin, Mapping)
     row = Row(f"cascade{', calibrated' if calibrated else ''} "
               f"({' -> '.join(a.backbone for a in chain)}), RAG {'on' if chain[0].rag else 'off'}")
     escalated = 0
@@ -127,8 +127,7 @@ def _cascade(test: Outcomes, ids: Sequence[str], chain: Sequence[Arm], min_margi
                 break
         assert cell is not None
         row.add(q, cell.correct, cost, secs)
-    if calibrated:
-        assert isinstance(min_margin, Mapping)
+    if isinstance(min_margin, Mapping):
         rule = "margins from the training results: " + ", ".join(
             f"{b} {'never (not asked)' if m == float('inf') else f'>= {m:.3f}'}" for b, m in min_margin.items())
     else:
