@@ -60,15 +60,18 @@ HIST_ZH = _c(
     r"|上周|上个?星期|上个?礼拜|病史|家族史|(?:19|20)\d\d年|过一次|有过|中过|晕过|休克过|发作过|康复|恢复|缓解了|完全缓解|已经好了|好多了|没事了"
     r"|遗留|后遗症|老毛病|缓过来|缓过劲"
     # an earlier pregnancy (上一胎; 头胎 and 第一胎 may be this one) and a period that is over (有段时间, not 最近有段时间)
-    r"|上一胎|上胎|前一胎|上次怀孕|上一次怀孕|上次(?:生|分娩|顺产|剖)|(?:生|怀)老大(?:的)?时候|(?<!最近)(?<!这)有一?段时间|那段时间|那阵子"
+    r"|上一胎|上胎|前一胎|上次怀孕|上一次怀孕|上次(?:生|分娩|顺产|剖)|(?:生|怀)老大(?:的)?(?:时候|时)|(?<!最近)(?<!这)有一?段时间|那段时间|那阵子"
 )
 # Textbook and hypothetical questions mention red flags without anyone having them.
 HYPO_EN = _c(
     r"\b(?:what (?:are|r|is|does|causes)|how (?:do|does|is|are|should|to|can)|signs? (?:of|that|someone|somebody|a person)|symptoms of"
     r"|warning signs|if (?:someone|a person|you|he|she|a patient|my|they)|difference between"
+    # a scenario ("if a caller says they've taken an overdose") and a question about a test ("is the glass test reliable")
+    r"|if (?:a|an|the|one of (?:my|our|the)) [\w-]+ (?:says|said|tells|told|calls|reports|mentions|has|is|starts|becomes|goes|gets|collapses|develops)"
+    r"|is (?:the|a|an) (?:[\w-]+ ){1,6}(?:reliable|accurate)"
     r"|is it (?:normal|safe|dangerous)|dangerous\?|always (?:serious|dangerous)|can (?:people|patients|someone))\b"
 )
-HYPO_ZH = _c(r"如果|万一|假如|有哪些|是什么|什么是|如何|怎么识别|先兆|时应该|时旁人|剂量是多少|的区别|会遗传")
+HYPO_ZH = _c(r"如果|万一|假如|有哪些|是什么|什么是|如何|怎么识别|先兆|时应该|时旁人|剂量是多少|的区别|会遗传|多大以内|多少度以上")
 # A message addressed to anyone ("普通人该怎么帮忙？", "for our first-aid training"), asked to prepare for
 # later ("just in case", "so I'm prepared", 提前了解), teaching others (给工人讲讲…急救, 培训课上的问题) or about
 # fiction ("in last night's episode", 电视剧里) describes nobody now, unless it also says now or me:
@@ -92,13 +95,14 @@ AUDIENCE = {
              r"|\b(?:asking|reading up|learning) (?:this |now )?(?:before|ahead of) (?:my|our|the|her) (?:due date|baby|delivery)"
              r"|\bteach(?:ing)? (?:my|our|the|some) (?:\w+ )?(?:staff|workers|class|pupils|students|team|colleagues|volunteers)\b"
              r"|\b(?:question|scenario|case) (?:from|for|in) (?:a|our|the|my|today's) (?:\w+ )?(?:training|class|course|lecture)\b"
+             r"|\btraining (?:question|scenario|exercise|drill|quiz)\b"
              r"|\bin (?:a|an|the|this|that|one) (?:(?:tv|hospital|medical|new|old|latest) )?(?:film|movie|tv show|tv series|show|series"
              r"|drama|soap|sitcom|novel|cartoon)\b"
              r"(?! of\b| (?:theat|cinema|ring))|\b(?:in|on|from) (?:last night's|last week's|this week's|tonight's|yesterday's"
              r"|the latest|the new|the final) episode\b(?! of (?!(?:the|a|that) (?:show|series|drama|programme|program|soap)))"
              r"|" + FICTION["en"]),
     "zh": _c(r"(?:学校|课程|老师布置)的?作业|写论文|做课题|普通人|一般人|旁人|路人|旁观者|非专业人士|急救(?:培训|课|知识|常识|海报)|科普|提前了解|预先了解|以防万一"
-             r"|提前(?:学|准备|知道|问问|问一下)|以备不时之需|有备无患|未雨绸缪|心里有个?(?:数|底)"
+             r"|提前(?:学|准备|知道|问问|问一下)|以备不时之需|有备无患|未雨绸缪|(?:我(?:想|好|也好|也想)?)?心里有个?(?:数|底)|学(?:习)?急救|急救(?:演练|考核|技能)"
              r"|给.{0,6}(?:工人|员工|职工|学生|同学|孩子们|小朋友|大家|家长|居民|老人|爸妈|家人|家里人|队员|志愿者|同事|新人|护工)们?.{0,2}"
              r"(?:讲讲|讲一讲|讲一下|讲解|上一?课|科普|培训)|培训(?:课|班)?上?的?(?:问题|内容|题目|考题|案例|课件|材料|资料)"
              r"|讲课|授课|备课|课件|教案|(?:好记|易记|简单)的?(?:要点|口诀)"
@@ -197,17 +201,21 @@ EN_RULES: dict[str, str] = {
     ),
     "bleeding": (
         r"won't stop bleeding|bleeding (?:that )?(?:won't|doesn't|does not|will not) stop|bleeding (?:heavily|profusely)"
-        r"|heavy bleeding|blood (?:is )?spurting|spurting blood|(?:vomiting|throwing up|coughing up|cough(?:ing)? up) "
-        r"(?:lots of |a lot of )?blood|black tarry stool|\bmela?ena\b|soaking through|bleeding a lot|massive bleed"
+        r"|heavy bleeding|blood (?:is )?spurting|spurting blood|ha?ematemesis"
+        # "vomited approx 500ml fresh blood"; "vomited twice, no blood" is none
+        r"|(?:vomit(?:ed|ing|s)?|threw up|throw(?:ing|s)? up|coughed up|cough(?:ing|s)? up|spat up|spitting up) "
+        r"(?:(?!no\b|not\b|any\b|without\b)[\w~.]+ ){0,5}blood\b|black tarry stool|\bmela?ena\b|soaking through|bleeding a lot|massive bleed"
         r"|haemorrhag|hemorrhag|blood (?:is )?(?:pouring|gushing|everywhere|pumping)|(?:pouring|gushing) blood"
         r"|(?:bleed\w*|blood).{0,40}(?:not stopping|won't stop|doesn't stop|can't stop|isn't stopping|keeps coming)"
         r"|lost a lot of blood|pool of blood|bleeding (?:badly|everywhere|a lot|non-?stop)|(?:large|big|huge) (?:blood )?clots"
-        r"|soaking (?:a |through (?:a )?)?(?:pad|towel|tampon)s? (?:every|in)|(?:bleed\w*|blood).{0,50}(?:dizzy|faint|pale|light-?headed)"
+        r"|soaking (?:a |through (?:a )?)?(?:pad|towel|tampon)s? (?:every|in)"
+        # giving blood is no bleeding: "vasovagal at blood donation - went pale"
+        r"|(?:bleed\w*|blood(?! (?:donation|donor|test|draw|sample|pressure|sugar|glucose)|s? taken)).{0,50}(?:dizzy|faint|pale|light-?headed)"
     ),
 }
 ZH_RULES: dict[str, str] = {
     "self_harm": (
-        r"自杀(?!风险|倾向|率)|不想活|想死|去死|结束(?:自己的)?生命|割腕|跳楼|跳河|(?<!不会)(?<!不会再)伤害自己|自残|轻生|一了百了"
+        r"自杀(?!风险|倾向|率|(?:去世|身亡|离世)的)|不想活|想死|去死|结束(?:自己的)?生命|割腕|跳楼|跳河|(?<!不会)(?<!不会再)伤害自己|自残|轻生|一了百了"
         r"|活不下去|(?:从|往)楼上跳|跳下去|上吊|割脉|寻死|自尽|不如死了|遗书|撑不下去|一死了之|死了算了|活着没(?:意思|意义)|想消失"
         r"|不会再(?:麻烦|拖累|打扰)(?:大家|你们|任何人|你)|以后不(?:会)?再(?:拖累|麻烦)(?:大家|你们)|永别了|下辈子再见"
     ),

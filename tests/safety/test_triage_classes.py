@@ -106,6 +106,25 @@ RULE_CLASSES = [
     # a school project asks about a red flag without anyone having it
     ("For my biology homework: what are the signs that someone has had a stroke?", False),
     ("老师布置的作业：癫痫发作时旁人应该怎么做？", False),
+    # --- blind8 ---
+    # a scenario put to a trainee, a first-aid lesson, a threshold question asked to know in advance
+    ("Quiz for new staff: if a customer says their throat is swelling after the satay, who do we call?", False),
+    ("Training scenario: a guest has stopped breathing in the pool, what's step one?", False),
+    ("If a resident collapses in the lounge, do we start CPR before calling?", False),
+    ("社区组织我们学急救，老人噎住了腹部冲击法要按几下？", False),
+    ("想问一下，宝宝多大以内发烧要直接去急诊？我想心里有个底", False),
+    ("My 5 week old has a fever of 38.3 and I want to know what to expect", True),
+    ("我家宝宝出生20天，现在发烧38度，我想心里有个数该挂哪个科", True),
+    # a question about a test, not about a patient
+    ("Is the FAST test accurate for strokes in the back of the brain?", False),
+    # an earlier birth ("生老大时"), a completed suicide told as family history
+    ("她说生老大时大出血过，这次怀孕想提前做准备", False),
+    ("朋友的哥哥是自杀去世的，她最近情绪低落，怎么安慰她", False),
+    ("我弟弟刚刚说要自杀，把自己锁在屋里", True),
+    # blood given or taken is no bleeding; blood vomited with words between is
+    ("Felt faint after my blood test this morning, fine after a biscuit", False),
+    ("He vomited about a cupful of dark blood twenty minutes ago", True),
+    ("threw up twice, no blood, kept water down since", False),
 ]
 
 CALM_CLASSES = [
