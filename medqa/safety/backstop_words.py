@@ -55,8 +55,9 @@ CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
 # flag: service requests ("move mum's chemo appointment, she's feeling well"), teaching questions
 # (a kindergarten teacher's first-aid question), news about other people's children, family history,
 # episodes that are over. In such a message, with no word of onset or urgency, the backstop needs
-# even odds (learned.CALM_THRESHOLD) instead of its recall-lowered threshold. It never vetoes and the
-# rules are untouched. Emergencies use these words too ("I'm at the top of the car park", "posted a
+# even odds (learned.CALM_THRESHOLD) instead of its recall-lowered threshold, and a rule hit the head
+# scores under learned.CALM_VETO is set aside (a training question, an insurance claim for a suicide
+# attempt years ago). Without a calm context a rule hit always stands. Emergencies use these words too ("I'm at the top of the car park", "posted a
 # goodbye message online", "已报告医生", "written letters to everyone"): such words stay out.
 CALM: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "service": (

@@ -29,7 +29,7 @@ HIST_LEAD_ZH = _c(
 
 NEG_WINDOW_EN = 6
 # 一直 ("all along") before a calm word is no severity: "哮喘一直控制得挺好", "胎动一直挺好的" ("一直好不了" still is).
-YIZHI = r"一直(?!(?:都|也)?(?:控制)?得?(?:挺|很|还|都|比较|蛮)?(?:好|正常|稳定|不错)(?!不|转))"
+YIZHI = r"一直(?!(?:都|也)?(?:控制)?得?(?:挺|很|还|都|比较|蛮)?(?:好|正常|稳定|不错|清醒|清楚)(?!不|转))"
 NEG_EN = _c(
     r"\b(?:no|nil(?! by mouth)|not|denies|denied|deny|denying|without|negative for|free of|never|absent|didn't|did not"
     r"|doesn't|does not|hasn't|has not|haven't|have not|ruled out)\b"
@@ -45,7 +45,7 @@ NEG_ZH = _c(
 
 HIST_EN = _c(
     r"\b(?:in (?:19|20)\d\d|(?:\d+|a|one|two|three|four|five|six|few|several|many) (?:years?|months?|weeks?) ago"
-    r"|years ago|last (?:year|month|week|weekend|monday|tuesday|wednesday|thursday|friday|saturday|sunday|summer|winter|spring|autumn|fall|christmas|easter)|as a (?:child|kid|teen(?:ager)?|baby)|history of|h/o|hx of"
+    r"|years ago|(?:\d+|a|one|two|three|four|five|six|seven|eight|nine|ten|several|many) years? since|last (?:year|month|week|weekend|monday|tuesday|wednesday|thursday|friday|saturday|sunday|summer|winter|spring|autumn|fall|christmas|easter)|as a (?:child|kid|teen(?:ager)?|baby)|history of|h/o|hx of"
     r"|previous(?:ly)?|prior|used to|once|recovered|resolved|in the past|family history|earlier this year"
     r"|old (?:stroke|heart attack|mi|infarct|bleed)|residual|long-?standing"
     r"|(?:was|were|felt|been) (?:fine|ok|okay|better|normal) (?:again )?(?:in|after|within)"
@@ -58,7 +58,7 @@ HIST_EN = _c(
 HIST_ZH = _c(
     r"既往|以前|之前|曾经|曾|\d+年前|[一二两三四五六七八九十几多]+年前|年前|个月前|周前|上个月|去年|前年|小时候"
     r"|上周|上个?星期|上个?礼拜|病史|家族史|(?:19|20)\d\d年|过一次|有过|中过|晕过|休克过|发作过|康复|恢复|缓解了|完全缓解|已经好了|好多了|没事了"
-    r"|遗留|后遗症|老毛病|缓过来|缓过劲"
+    r"|遗留|后遗症|老毛病|缓过来|缓过劲|那次|那一次|那回"
     # an earlier pregnancy (上一胎; 头胎 and 第一胎 may be this one) and a period that is over (有段时间, not 最近有段时间)
     r"|上一胎|上胎|前一胎|上次怀孕|上一次怀孕|上次(?:生|分娩|顺产|剖)|(?:生|怀)老大(?:的)?(?:时候|时)|(?<!最近)(?<!这)有一?段时间|那段时间|那阵子"
 )
@@ -71,7 +71,7 @@ HYPO_EN = _c(
     r"|is (?:the|a|an) (?:[\w-]+ ){1,6}(?:reliable|accurate)"
     r"|is it (?:normal|safe|dangerous)|dangerous\?|always (?:serious|dangerous)|can (?:people|patients|someone))\b"
 )
-HYPO_ZH = _c(r"如果|万一|假如|有哪些|是什么|什么是|如何|怎么识别|先兆|时应该|时旁人|剂量是多少|的区别|会遗传|多大以内|多少度以上")
+HYPO_ZH = _c(r"如果|万一|假如|要是|假设|倘若|有哪些|是什么|什么是|如何|怎么识别|先兆|时应该|时旁人|剂量是多少|的区别|会遗传|多大以内|多少度以上")
 # A message addressed to anyone ("普通人该怎么帮忙？", "for our first-aid training"), asked to prepare for
 # later ("just in case", "so I'm prepared", 提前了解), teaching others (给工人讲讲…急救, 培训课上的问题) or about
 # fiction ("in last night's episode", 电视剧里) describes nobody now, unless it also says now or me:
@@ -105,7 +105,7 @@ AUDIENCE = {
              r"|提前(?:学|准备|知道|问问|问一下)|以备不时之需|有备无患|未雨绸缪|(?:我(?:想|好|也好|也想)?)?心里有个?(?:数|底)|学(?:习)?急救|急救(?:演练|考核|技能)"
              r"|给.{0,6}(?:工人|员工|职工|学生|同学|孩子们|小朋友|大家|家长|居民|老人|爸妈|家人|家里人|队员|志愿者|同事|新人|护工)们?.{0,2}"
              r"(?:讲讲|讲一讲|讲一下|讲解|上一?课|科普|培训)|培训(?:课|班)?上?的?(?:问题|内容|题目|考题|案例|课件|材料|资料)"
-             r"|讲课|授课|备课|课件|教案|(?:好记|易记|简单)的?(?:要点|口诀)"
+             r"|讲课|授课|备课|课件|教案|(?:做|开|办|准备)一?个?讲座|培训题|(?:考|练习|模拟|案例|情景)题|(?:好记|易记|简单)的?(?:要点|口诀)"
              r"|(?:电视剧|连续剧|短剧|电影|小说|动画片|综艺|节目|(?<![加急])剧)(?:里|中)(?!心|间|午|毒|暑|风)"
              r"|" + FICTION["zh"]),
 }
@@ -126,6 +126,7 @@ EN_RULES: dict[str, str] = {
         r"|want it (?:all )?to end|better off dead|end it all|take (?:my|his|her) (?:own )?life|no point (?:in )?living"
         r"|not worth living|can't go on|hang (?:my|him|her)self|slit (?:my|his|her) wrists|suicide note|goodbye letters"
         r"|written the letters|(?:going|planning|want) to (?:die|end it)|thinking (?:about|of) (?:suicide|dying|ending it)"
+        r"|(?:doesn't|does not|don't|do not|won't|isn't|is not|aren't|not) (?:plan(?:ning)?|going|intend(?:ing)?|expect(?:ing)?) to (?:be (?:alive|around|here)|live)\b"
         r"|better off (?:without me|if i (?:was|were) (?:gone|dead)|if i wasn't here)|wish i (?:was|were) dead"
         r"|don't want to (?:be here|wake up) any ?more|(?:gone|dead|die|end it|suicide|kill).{0,40}(?:i|and i) (?:have|got|made) a plan"
         r"|(?:won't|will not|not) be a burden (?:to (?:anyone|you|everyone) )?(?:much longer|any ?more|for (?:much )?longer)|this is goodbye"
@@ -136,6 +137,8 @@ EN_RULES: dict[str, str] = {
         r"(?:(?:[1-9]\d+|[89])\b(?!\s?(?:mg|mcg|ml|g|units?|iu)\b)|a bunch of\b|a handful of\b|a whole (?:bottle|packet|box|pack) of\b"
         r"|all\b|too many\b|lots of\b|loads of\b|the whole\b|some of\b).{0,30}(?:tablets|pills|capsules|tabs|medicine|meds|medication"
         r"|paracetamol|acetaminophen|tylenol|panadol|ibuprofen|aspirin|co-?codamol|codeine|sertraline|amitriptyline|diazepam)\b"
+        r"|\b(?:[1-9]\d|[89]) ?x? (?:tabs? of |tablets? of )?(?:paracetamol|acetaminophen|tylenol|panadol|ibuprofen|aspirin|co-?codamol"
+        r"|codeine|sertraline|amitriptyline|diazepam|zopiclone|propranolol)(?: tablets| tabs)?,? (?:about |around |approx\.? |~)?\d+ ?(?:h|hrs?|hours?|mins?|minutes?) ago"
         r"|got into (?:the|my|his|her|grandma's|grandpa's) (?:medicine|pills|meds|cabinet|cleaning)|too many (?:pills|tablets)"
         r"|\b(?:took|taken|swallowed|ate|drank|had) (?:a |an |the |my |his |her |their )?(?:whole|entire|full|bunch of|handful of|lots of|all of|all (?:my|his|her|the))"
         r"\b.{0,30}(?:packet|bottle|box|strip|pack|pills|tablets|paracetamol|acetaminophen|tylenol|ibuprofen|aspirin|insulin"

@@ -248,8 +248,26 @@ def test_calm_threshold_only_ever_raises_the_backstop_threshold(monkeypatch: pyt
     assert head is not None
     monkeypatch.setattr(learned, "_head", head)
     assert learned.threshold(calm=True) == max(head.threshold, learned.CALM_THRESHOLD) >= learned.threshold()
-    # A rule hit stands whatever the context; a calm message needs even odds from the head.
-    probs, no, yes = np.array([0.1, 0.4, 0.4, 0.6]), np.zeros(4, bool), np.ones(4, bool)
-    got = learned.flag(probs, 0.35, np.array([True, False, False, False]), yes, np.array([True, False, True, True]))
-    assert got.tolist() == [True, True, False, True]
-    assert not learned.flag(probs, 0.35, no, no, no).any()  # a general question never reaches the head
+    # A rule hit stands unless the context is calm and the head is sure (under CALM_VETO); a calm message needs
+    # even odds from the head.
+    probs, no, yes = np.array([0.1, 0.4, 0.4, 0.6, 0.01, 0.01]), np.zeros(6, bool), np.ones(6, bool)
+    rule = np.array([True, False, False, False, True, True])
+    got = learned.flag(probs, 0.35, rule, yes, np.array([True, False, True, True, True, False]))
+    assert got.tolist() == [True, True, False, True, False, True]
+    assert not learned.flag(probs[:4], 0.35, no[:4], no[:4], no[:4]).any()  # a general question never reaches the head
+
+
+@pytest.mark.slow
+def test_a_calm_rule_hit_the_backstop_is_sure_of_is_set_aside_and_audited() -> None:
+    from medqa.config import load_settings
+    from medqa.safety.gate import screen
+    from medqa.types import Question
+
+    # an insurance question about a suicide attempt three years ago: the rule hits, the context is calm
+    text = "医保窗口问一下：住院抢救过的自杀未遂，费用能报销吗？是我舅舅三年前的事了"
+    t = triage(text)
+    assert rules_only(text).emergency and calm_context(text)
+    assert not t.emergency and t.set_aside and t.category == "self_harm"
+    assert screen(Question(text), load_settings()).category == "set-aside:self_harm"
+    # told as a booking request, with no word of onset, but the head knows an overdose: it stands
+    assert triage("I want to book an appointment, I took 30 tablets of paracetamol, feel fine").emergency

@@ -125,6 +125,20 @@ RULE_CLASSES = [
     ("Felt faint after my blood test this morning, fine after a biscuit", False),
     ("He vomited about a cupful of dark blood twenty minutes ago", True),
     ("threw up twice, no blood, kept water down since", False),
+    # --- blind10 ---
+    # a referral's shorthand count of a named drug with its time, no verb
+    ("Referral: 24M, 40 ibuprofen approx 2h ago, alert, obs stable", True),
+    ("Can I sell 32 paracetamol to one customer?", False),
+    # a plan not to be alive said in other words
+    ("He told me he isn't planning to be around by Christmas and gave his dog away", True),
+    # 要是/假设 (if), a talk or a training question, that time (那次), years since an event
+    ("工厂要配急救箱，要是工人突然抽搐了第一步做什么", False),
+    ("假设有乘客突然晕倒，空乘先做什么？", False),
+    ("下周给居民做个讲座，心梗的胸痛有什么特点？", False),
+    ("案例题：患者突发口角歪斜，护士首先应做什么", False),
+    ("生二胎大出血那次住了一周院，现在都好了，想咨询避孕", False),
+    ("Ten years since my overdose and I'm a peer mentor now; can I volunteer on the ward?", False),
+    ("要是他现在叫不醒怎么办，刚才突然倒地了", True),
 ]
 
 CALM_CLASSES = [
@@ -161,6 +175,10 @@ CALM_CLASSES = [
     ("Had a funny turn in 2018, fully investigated and all clear; need a driving medical form", True),
     ("孙子差点把奶奶的降压药当糖豆吃了，被我抢下来了，一粒都没少", True),
     ("孩子验血查过敏原，需要空腹吗", False),  # 查过敏原 is no "checked before"
+    # --- blind10 ---
+    # 一直清醒 ("awake all along") is no word of urgency; 一直不清醒 is
+    ("起猛了眼前一黑，扶了一下就好了，一直清醒", True),
+    ("起猛了眼前一黑，之后一直不清醒", False),
 ]
 
 
