@@ -110,8 +110,7 @@ def check_cmd(
 
     settings = load_settings()
     t = triage(text, lang)
-    typer.echo(f"triage: emergency={t.emergency} category={t.category} matched={t.matched!r} lang={t.lang}"
-               + (" (rule set aside: calm context, backstop sure)" if t.set_aside else ""))
+    typer.echo(f"triage: emergency={t.emergency} category={t.category} matched={t.matched!r} lang={t.lang}")
     r = redact(text, lang)
     typer.echo(f"redacted: {r.text}")
     typer.echo(f"entities: {', '.join(f'{e}[{s}:{end}]' for e, s, end in r.entities) or '(none)'}")

@@ -39,9 +39,7 @@ def screen(q: Question, settings: Any, policy: Policy | None = None) -> Triaged:
     kind = policy.refusal_kind(q)
     if kind:
         return Triaged(False, f"refusal:{kind}", policy.check(q), lang)
-    # A red-flag rule hit that triage set aside (a calm context the backstop is sure of): answered, and the
-    # audit log says which rule was overruled.
-    return Triaged(False, f"set-aside:{t.category}" if t.set_aside else None, None, lang)
+    return Triaged(False, None, None, lang)
 
 
 def is_injection(text: str, policy: Policy | None = None) -> bool:

@@ -145,7 +145,8 @@ PATTERNS: dict[str, list[tuple[str, str, float]]] = {
             + r"(?!方式|方法|电话|人)" + NOT_A_NAME + SURNAME + r"\p{Han}{1,2}?(?=$|[\s，,。；;：:、（(]|先生|女士|电话|手机|男|女|\d|因|于|主诉|自述|入院|今日|诉|来诊|就诊|出现|反复|开|用|服|吃|的|需要|应该|该|是|胸痛|胸闷|头痛|头晕|腹痛|咳嗽|发热|发烧|突发|突然|持续)",
             0.7,
         ),
-        ("zh honorific", SURNAME + r"\p{Han}{1,2}(?=先生|女士|同志|老师|医生|大夫|护士|主任|教授)", 0.6),
+        # "车上有医生吗": 车 is a surname, but a given name holds no function character (有, 个, 位, 上 ...)
+        ("zh honorific", SURNAME + r"(?:(?![有个位的找叫问是没去看请和跟给上下里在])\p{Han}){1,2}(?=先生|女士|同志|老师|医生|大夫|护士|主任|教授)", 0.6),
         # Rare surnames: after a person word, 2-3 characters closed by punctuation; common
         # clinical words and function characters rule a candidate out.
         (

@@ -58,7 +58,7 @@ HIST_EN = _c(
 HIST_ZH = _c(
     r"既往|以前|之前|曾经|曾|\d+年前|[一二两三四五六七八九十几多]+年前|年前|个月前|周前|上个月|去年|前年|小时候"
     r"|上周|上个?星期|上个?礼拜|病史|家族史|(?:19|20)\d\d年|过一次|有过|中过|晕过|休克过|发作过|康复|恢复|缓解了|完全缓解|已经好了|好多了|没事了"
-    r"|遗留|后遗症|老毛病|缓过来|缓过劲|那次|那一次|那回"
+    r"|前几年|前些年|早些年|[\d一二两三四五六七八九十]+多?岁(?:那年|的时候|时)?就|岁那年|岁的时候|遗留|后遗症|老毛病|缓过来|缓过劲|那次|那一次|那回"
     # an earlier pregnancy (上一胎; 头胎 and 第一胎 may be this one) and a period that is over (有段时间, not 最近有段时间)
     r"|上一胎|上胎|前一胎|上次怀孕|上一次怀孕|上次(?:生|分娩|顺产|剖)|(?:生|怀)老大(?:的)?(?:时候|时)|(?<!最近)(?<!这)有一?段时间|那段时间|那阵子"
 )
@@ -105,7 +105,7 @@ AUDIENCE = {
              r"|提前(?:学|准备|知道|问问|问一下)|以备不时之需|有备无患|未雨绸缪|(?:我(?:想|好|也好|也想)?)?心里有个?(?:数|底)|学(?:习)?急救|急救(?:演练|考核|技能)"
              r"|给.{0,6}(?:工人|员工|职工|学生|同学|孩子们|小朋友|大家|家长|居民|老人|爸妈|家人|家里人|队员|志愿者|同事|新人|护工)们?.{0,2}"
              r"(?:讲讲|讲一讲|讲一下|讲解|上一?课|科普|培训)|培训(?:课|班)?上?的?(?:问题|内容|题目|考题|案例|课件|材料|资料)"
-             r"|讲课|授课|备课|课件|教案|(?:做|开|办|准备)一?个?讲座|培训题|(?:考|练习|模拟|案例|情景)题|(?:好记|易记|简单)的?(?:要点|口诀)"
+             r"|培训(?:时|的时候|中|课上)有人问|讲课|授课|备课|课件|教案|(?:做|开|办|准备)一?个?讲座|培训题|(?:考|练习|模拟|案例|情景)题|(?:好记|易记|简单)的?(?:要点|口诀)"
              r"|(?:电视剧|连续剧|短剧|电影|小说|动画片|综艺|节目|(?<![加急])剧)(?:里|中)(?!心|间|午|毒|暑|风)"
              r"|" + FICTION["zh"]),
 }
@@ -130,7 +130,7 @@ EN_RULES: dict[str, str] = {
         r"|better off (?:without me|if i (?:was|were) (?:gone|dead)|if i wasn't here)|wish i (?:was|were) dead"
         r"|don't want to (?:be here|wake up) any ?more|(?:gone|dead|die|end it|suicide|kill).{0,40}(?:i|and i) (?:have|got|made) a plan"
         r"|(?:won't|will not|not) be a burden (?:to (?:anyone|you|everyone) )?(?:much longer|any ?more|for (?:much )?longer)|this is goodbye"
-        r"|\bligature\b|\bnoose\b|tried to hang|found hanging|(?:rope|cord|belt|scarf) (?:tied )?(?:a)?round (?:my|his|her|their) neck"
+        r"|\b(?:saving|saved|stockpil\w+|hoard\w*) (?:up )?(?:my |his |her |all (?:my|his|her) )?(?:sleeping )?(?:pills|tablets|meds)\b|\bligature\b|\bnoose\b|tried to hang|found hanging|(?:rope|cord|belt|scarf) (?:tied )?(?:a)?round (?:my|his|her|their) neck"
     ),
     "overdose": (
         r"\b(?:took|taken|swallowed|ate|had|drank) (?:about |around |maybe |like |over |nearly |roughly |almost |at least )?"
@@ -220,7 +220,7 @@ ZH_RULES: dict[str, str] = {
     "self_harm": (
         r"自杀(?!风险|倾向|率|(?:去世|身亡|离世)的)|不想活|想死|去死|结束(?:自己的)?生命|割腕|跳楼|跳河|(?<!不会)(?<!不会再)伤害自己|自残|轻生|一了百了"
         r"|活不下去|(?:从|往)楼上跳|跳下去|上吊|割脉|寻死|自尽|不如死了|遗书|撑不下去|一死了之|死了算了|活着没(?:意思|意义)|想消失"
-        r"|不会再(?:麻烦|拖累|打扰)(?:大家|你们|任何人|你)|以后不(?:会)?再(?:拖累|麻烦)(?:大家|你们)|永别了|下辈子再见"
+        r"|攒(?:够|了|点|些|下|着)?.{0,3}(?:安眠药|药片|止痛药|降压药)|(?:药|安眠药).{0,4}攒(?:够|好|齐)了?|一次性解决(?:掉)?(?:自己|算了|[，,。！!]|$)|不会再(?:麻烦|拖累|打扰)(?:大家|你们|任何人|你)|以后不(?:会)?再(?:拖累|麻烦)(?:大家|你们)|永别了|下辈子再见"
     ),
     "overdose": (
         r"吃了(?:大概|大约|差不多|将近|快|约|有)?(?:[1-9]\d+|[89])片|吃了?(?:十|[二三四五六七八九]十|几十|十几|二三十)[几多来]?片|吃多了.{0,4}(?:药|片)|吃了(?:一整瓶|一瓶|整瓶|很多|好多|一把)|误吞|误服|吞了|喝了.{0,4}(?:消毒液|农药|洗洁精|漂白|84|敌敌畏)"
@@ -239,7 +239,7 @@ ZH_RULES: dict[str, str] = {
     ),
     "breathing": (
         r"喘不过气|喘不上气|呼吸(?:很|特别|非常|十分)?困难|嘴唇发紫|口唇发绀|胸口往里凹|说话都说不完整|噎住"
-        r"|血氧.{0,4}(?:[4-8]\d|9[01])\s?%|张口呼吸|呼吸特别快|呻吟|没有呼吸(?!困难|急促)|憋气|憋得|喘得(?:很|特别|非常)?厉害"
+        r"|(?:血氧|指氧|氧饱和度).{0,4}(?:[4-8]\d|9[01])\s?%|口唇紫绀|张口呼吸|呼吸特别快|呻吟|没有呼吸(?!困难|急促)|憋气|憋得|喘得(?:很|特别|非常)?厉害"
         r"|嘴唇.{0,3}紫|脸.{0,3}(?:发紫|青紫)|透不过气|上不来气|呼吸急促|哮喘(?:大)?发作|呼吸不了|不能呼吸|憋得慌"
         r"|停止呼吸|呼吸(?:停了|停止|骤停)|(?:说话|话)(?:都|也)?说不(?:连贯|完整|全|成句)"
         r"|(?:喷|吸|用)了.{0,8}(?:还是|还|仍然|依然|也)(?:很|一直)?(?:喘|憋|透不过气)|(?:喷雾|喷剂|吸入剂|气雾剂).{0,4}(?:不管用|没用|没效果)"
@@ -266,7 +266,7 @@ EN_RULES["alarm"] = (
     r"|(?:can't|cannot|couldn't) get (?:him|her|them) to respond|too much (?:insulin|medication|medicine|of (?:my|his|her))"
     r"|inhaler (?:isn't|doesn't|is not|does not|not) (?:help|work)|doesn't (?:go away|fade) when .{0,20}glass|glass test"
     r"|(?:shaky|shaking) and (?:sweaty|confused|pale)|hardly (?:waking|breathing|moving)|barely (?:awake|responsive|conscious)"
-        r"|swollen shut|tearing pain|waters? (?:have |has )?(?:gone|broken|broke)|overheating"
+        r"|swollen shut|tearing pain|waters? (?:have |has )?(?:just |now )?(?:gone|broken|broke)|overheating"
     r"|(?:\bbp|blood pressure) (?:is |keeps |has been |has |now )?(?:dropping|falling|crashing|plummeting|unrecordable)"
     r"|(?:skin|legs|knees|arms|hands|feet|she's|he's|is|are|looks|gone|going) (?:all |a bit |really )?mottled"
     r"|(?:doesn't|does not|didn't|can't) (?:know (?:what (?:year|day) it is|where (?:she|he|they) (?:is|are))|recogni[sz]e (?:me|us|anyone|her|him))"

@@ -1,7 +1,6 @@
 """Red-flag triage before any answer is generated: en + zh rules (negation, history aware), then a learned backstop."""
 from __future__ import annotations
 
-import dataclasses
 import re
 from dataclasses import dataclass
 
@@ -18,7 +17,6 @@ class TriageResult:
     category: str | None = None
     matched: str | None = None
     lang: str = "en"
-    set_aside: bool = False  # a rule hit (category, matched) that a calm context and a confident backstop overruled
 
 
 Span = tuple[int, int]
@@ -252,24 +250,17 @@ def triage(text: str, lang: str | None = None) -> TriageResult:
     Rules first; when they find nothing, the learned backstop (medqa.safety.learned) may still
     flag the message as a possible emergency (category 'alarm'), unless it is a general question
     that names nobody. In a calm context (`calm_context`) the backstop needs even odds rather than
-    its recall-lowered threshold, and a rule hit the backstop scores under learned.CALM_VETO is set
-    aside (a training question, a talk, an event years ago: "Training question: if a caller says
-    they've taken an overdose..."); the result keeps the rule's category and phrase for the audit log. (A gate that also required a body-part or symptom word was dropped:
+    its recall-lowered threshold. (A gate that also required a body-part or symptom word was dropped:
     on fresh dev batches it silenced 8 of 118 emergencies, "I've tied a rope in the garage".)"""
-    from medqa.safety import learned
-
     result = rules_only(text, lang)
-    calm = calm_context(text)
     if result.emergency:
-        if calm:
-            probs = learned.scores([text])
-            if probs is not None and probs[0] < learned.CALM_VETO:
-                return dataclasses.replace(result, emergency=False, set_aside=True)
         return result
     if general_question(text, result.lang):
         return result
+    from medqa.safety import learned
+
     probs = learned.scores([text])
-    th = learned.threshold(calm=calm)
+    th = learned.threshold(calm=calm_context(text))
     if probs is not None and th is not None and probs[0] >= th:
         return TriageResult(True, "alarm", None, result.lang)
     return result

@@ -139,6 +139,18 @@ RULE_CLASSES = [
     ("生二胎大出血那次住了一周院，现在都好了，想咨询避孕", False),
     ("Ten years since my overdose and I'm a peer mentor now; can I volunteer on the ward?", False),
     ("要是他现在叫不醒怎么办，刚才突然倒地了", True),
+    # --- blind9 ---
+    # stockpiling pills to end it, told inside a service request (the batch's one missed emergency)
+    ("想问下怎么线上续方，我在攒安眠药，攒够了就一次性解决", True),
+    ("She mentioned she's been saving up her sleeping pills, then asked about parking", True),
+    # a few years ago (前几年), an age at which a relative fell ill (五十岁就中风了), asked at a training
+    ("她妈妈前几年做手术时大出血，她这次手术前想问问要不要备血", False),
+    ("我外公六十岁就脑梗了，我需要做什么检查", False),
+    ("培训时有人问：旁人晕倒时要不要掐人中？", False),
+    ("培训时有人晕倒了，现在叫不醒", True),
+    # waters that have just gone, a low finger-probe saturation
+    ("She's 36 weeks and her waters have just gone, lots of fluid", True),
+    ("老人指氧86%，说话喘", True),
 ]
 
 CALM_CLASSES = [
@@ -179,6 +191,14 @@ CALM_CLASSES = [
     # 一直清醒 ("awake all along") is no word of urgency; 一直不清醒 is
     ("起猛了眼前一黑，扶了一下就好了，一直清醒", True),
     ("起猛了眼前一黑，之后一直不清醒", False),
+    # --- blind9 ---
+    # over and back to normal now; a mild fever after vaccines (the labelling rules' own example)
+    ("Cut his finger on a tin, bleeding's stopped, just wants a plaster", True),
+    ("Fell off the climbing frame, cried, now laughing and back on the swings", True),
+    ("孩子流鼻血，已经不流血了，需要去看吗", True),
+    ("6 month old a bit warm after his jabs, feeding fine", True),
+    ("宝宝打完疫苗有点低烧，精神还行", True),
+    ("He hasn't stopped bleeding since the fall", False),
 ]
 
 
