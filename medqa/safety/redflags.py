@@ -45,7 +45,7 @@ NEG_ZH = _c(
 
 HIST_EN = _c(
     r"\b(?:in (?:19|20)\d\d|(?:\d+|a|one|two|three|four|five|six|few|several|many) (?:years?|months?|weeks?) ago"
-    r"|years ago|(?:\d+|a|one|two|three|four|five|six|seven|eight|nine|ten|several|many) years? since|last (?:year|month|week|weekend|monday|tuesday|wednesday|thursday|friday|saturday|sunday|summer|winter|spring|autumn|fall|christmas|easter)|as a (?:child|kid|teen(?:ager)?|baby)|history of|h/o|hx of"
+    r"|years ago|back in (?:(?:19|20)\d\d|january|february|march|april|may|june|july|august|september|october|november|december|the (?:spring|summer|autumn|fall|winter))|(?:\d+|a|one|two|three|four|five|six|seven|eight|nine|ten|several|many) years? since|last (?:year|month|week|weekend|monday|tuesday|wednesday|thursday|friday|saturday|sunday|summer|winter|spring|autumn|fall|christmas|easter)|as a (?:child|kid|teen(?:ager)?|baby)|history of|h/o|hx of"
     r"|previous(?:ly)?|prior|used to|once|recovered|resolved|in the past|family history|earlier this year"
     r"|old (?:stroke|heart attack|mi|infarct|bleed)|residual|long-?standing"
     r"|(?:was|were|felt|been) (?:fine|ok|okay|better|normal) (?:again )?(?:in|after|within)"
@@ -60,11 +60,11 @@ HIST_ZH = _c(
     r"|上周|上个?星期|上个?礼拜|病史|家族史|(?:19|20)\d\d年|过一次|有过|中过|晕过|休克过|发作过|康复|恢复|缓解了|完全缓解|已经好了|好多了|没事了"
     r"|前几年|前些年|早些年|[\d一二两三四五六七八九十]+多?岁(?:那年|的时候|时)?就|岁那年|岁的时候|遗留|后遗症|老毛病|缓过来|缓过劲|那次|那一次|那回"
     # an earlier pregnancy (上一胎; 头胎 and 第一胎 may be this one) and a period that is over (有段时间, not 最近有段时间)
-    r"|上一胎|上胎|前一胎|上次怀孕|上一次怀孕|上次(?:生|分娩|顺产|剖)|(?:生|怀)老大(?:的)?(?:时候|时)|(?<!最近)(?<!这)有一?段时间|那段时间|那阵子"
+    r"|上一胎|上胎|前一胎|上次怀孕|上一次怀孕|上次(?:生|分娩|顺产|剖)|(?:生|怀)老大(?:的)?(?:时候|时)|(?:生|怀)我(?:的)?(?:时候|时)|(?<!最近)(?<!这)有一?段时间|那段时间|那阵子"
 )
 # Textbook and hypothetical questions mention red flags without anyone having them.
 HYPO_EN = _c(
-    r"\b(?:what (?:are|r|is|does|causes)|how (?:do|does|is|are|should|to|can)|signs? (?:of|that|someone|somebody|a person)|symptoms of"
+    r"\b(?:what (?:are|r|is|does|causes)|what's|whats|how (?:do|does|is|are|should|to|can)|signs? (?:of|that|someone|somebody|a person)|symptoms of"
     r"|warning signs|if (?:someone|a person|you|he|she|a patient|my|they)|difference between"
     # a scenario ("if a caller says they've taken an overdose") and a question about a test ("is the glass test reliable")
     r"|if (?:a|an|the|one of (?:my|our|the)) [\w-]+ (?:says|said|tells|told|calls|reports|mentions|has|is|starts|becomes|goes|gets|collapses|develops)"
@@ -105,7 +105,7 @@ AUDIENCE = {
              r"|提前(?:学|准备|知道|问问|问一下)|以备不时之需|有备无患|未雨绸缪|(?:我(?:想|好|也好|也想)?)?心里有个?(?:数|底)|学(?:习)?急救|急救(?:演练|考核|技能)"
              r"|给.{0,6}(?:工人|员工|职工|学生|同学|孩子们|小朋友|大家|家长|居民|老人|爸妈|家人|家里人|队员|志愿者|同事|新人|护工)们?.{0,2}"
              r"(?:讲讲|讲一讲|讲一下|讲解|上一?课|科普|培训)|培训(?:课|班)?上?的?(?:问题|内容|题目|考题|案例|课件|材料|资料)"
-             r"|培训(?:时|的时候|中|课上)有人问|讲课|授课|备课|课件|教案|(?:做|开|办|准备)一?个?讲座|培训题|(?:考|练习|模拟|案例|情景)题|(?:好记|易记|简单)的?(?:要点|口诀)"
+             r"|培训(?:时|的时候|中|课上)有人问|讲课|授课|备课|课件|教案|(?:做|开|办|准备)一?个?讲座|(?:搞|做|办|组织|开展|参加)(?:员工|职工|内部|新人)?培训|培训题|(?:考|练习|模拟|案例|情景)题|(?:好记|易记|简单)的?(?:要点|口诀)"
              r"|(?:电视剧|连续剧|短剧|电影|小说|动画片|综艺|节目|(?<![加急])剧)(?:里|中)(?!心|间|午|毒|暑|风)"
              r"|" + FICTION["zh"]),
 }
@@ -234,7 +234,7 @@ ZH_RULES: dict[str, str] = {
     "stroke": (
         r"口角歪斜|嘴(?:巴)?歪|嘴角歪|言语不清|说话.{0,2}不清|说话含糊|口齿不清|(?:说话|讲话|口齿).{0,4}含糊|(?:嘴角|嘴巴|半边脸|一边脸).{0,8}(?:耷拉|下垂)|一侧肢体无力|[左右]侧肢体(?:无力|偏瘫|麻木)"
         r"|偏瘫|失语|半边脸|手抬不起来|中风了|这辈子最痛|突然(?:看不清|失明)|手脚无力|说不出话|讲不出话|口眼歪斜|嘴歪眼斜"
-        r"|半身不遂|(?:左|右|一)边.{0,4}(?:动不了|没力气?|没劲|麻木?|无力|不能动)|手脚动不了|突然.{0,4}(?:不会说话|听不懂|站不稳)"
+        r"|半身不遂|(?:左|右|一)边.{0,6}(?:动不了|没力气?|没劲|麻木?|无力|不能动|使不上劲|使不上力)|(?:半个|半边)身子.{0,3}(?:麻|没劲|无力|动不了)|手脚动不了|突然.{0,4}(?:不会说话|听不懂|站不稳)"
         r"|(?:嘴|脸|嘴角|眼睛).{0,2}(?:也|都)?(?:歪|斜)|(?:筷子|东西|碗|杯子)(?:都)?拿不(?:住|稳)|(?:手|胳膊|腿)(?:都)?抬不起"
     ),
     "breathing": (
@@ -272,7 +272,7 @@ EN_RULES["alarm"] = (
     r"|(?:doesn't|does not|didn't|can't) (?:know (?:what (?:year|day) it is|where (?:she|he|they) (?:is|are))|recogni[sz]e (?:me|us|anyone|her|him))"
 )
 ZH_RULES["alarm"] = (
-    r"(?:说话|讲话|口齿).{0,4}不(?:利索|清楚|清晰)|(?:左|右)?(?:手|胳膊|腿|脚)(?:突然)?(?:没劲|没力气?|发麻|不听使唤)|肿起来"
+    r"(?:说话|讲话|口齿).{0,4}不(?:利索|清楚|清晰)|(?:左|右)?(?:手|胳膊|腿|脚)(?:突然)?(?:没劲|没力气?|发麻|不听使唤|使不上劲|使不上力)|肿起来"
     r"|(?:切断|断了|砍伤|扎伤).{0,10}血|血.{0,4}(?:一直|不停)(?:在)?(?:流|冒)|声音(?:变了|嘶哑)|意识模糊|疼得受不了|痛得受不了"
     r"|剧痛|脸色发青|四肢冰凉|大汗淋漓|胰岛素.{0,6}(?:打多了|过量)|咖啡(?:色|渣)|结束(?:这一切|一切)|嘴唇(?:发)?[青乌紫]"
         r"|(?:吃|吞|喝|咬破|误食)(?:了|下)?.{0,4}(?:凝珠|电池|消毒|农药|洗衣|清洁剂|磁铁|老鼠药|鼠药|干燥剂|酒精)"
@@ -329,7 +329,7 @@ ZH = {
     "fever": _c(r"发烧|发热|高烧|高热|体温.{0,2}3[89]|3[89](?:\.\d)?\s?度"),
     "pregnant": _c(r"怀孕|孕\d+周|孕[早中晚]期|产后|妊娠\d+周"),
     "pregnancy_symptom": _c(
-        r"出血|流血|流.{0,4}血|见红|剧烈疼痛|剧痛|头痛|头疼|眼花|血压.{0,2}高|抽搐|肚子.{0,3}痛|腹痛|看东西模糊|视物模糊|破水|(?:没有|感觉不到|没|不动)胎动|胎动(?:减少|消失|没了)"
+        r"出血|流血|流.{0,4}血|见红|剧烈疼痛|剧痛|头痛|头疼|眼花|血压.{0,2}高|抽搐|肚子(?:(?![不没])[^，,。；;]){0,3}痛|腹痛|看东西模糊|视物模糊|破水|(?:没有|感觉不到|没|不动)胎动|胎动(?:减少|消失|没了)"
     ),
     "neck_stiff": _c(r"脖子僵硬|颈项强直|颈强直|紫色.{0,3}皮疹|紫癜"),
     "head_knock": _c(r"(?:摔|撞|磕|碰)(?:到|了|伤)?.{0,4}头"),

@@ -151,6 +151,16 @@ RULE_CLASSES = [
     # waters that have just gone, a low finger-probe saturation
     ("She's 36 weeks and her waters have just gone, lots of fluid", True),
     ("老人指氧86%，说话喘", True),
+    # --- blind11 ---
+    ("What's the difference between a faint and a seizure? For our staff handbook", False),
+    ("公司组织员工培训，有人心脏骤停时AED怎么用？", False),
+    ("我妈怀我的时候大出血，我现在怀孕了会不会也这样", False),
+    ("孕30周，没有见红，肚子不痛，就是腰酸", False),
+    ("孕30周，肚子一阵阵地痛，还见红了", True),
+    # --- blind12 ---
+    ("He took an overdose back in 2021 and has been well since; can he donate blood?", False),
+    ("我爸突然说右边半个身子发麻，右手使不上劲", True),
+    ("奶奶左边身子一下子使不上劲了，站不起来", True),
 ]
 
 CALM_CLASSES = [
