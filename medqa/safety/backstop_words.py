@@ -90,7 +90,8 @@ CALM: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
            r"|\b(?:grabbed|took|got) (?:it|them) (?:off|from|away from) (?:him|her|them) (?:before|in time)"),
         _c(r"差点.{0,12}(?:吃|吞|喝)|(?:抢|夺)(?:了)?(?:下来|回来)|一(?:片|粒|颗)都没少|没(?:有)?(?:吃|吞|咽)(?:进去|下去)"),
     ),
-    "settled": CUES["settled"],
+    "settled": (_c(CUES["settled"][0].pattern.replace("stopped|", "stopped(?! (?:the|a|an|his|her|my|their|our|at|outside|by))|", 1)),
+                CUES["settled"][1]),
     # over and back to normal now: "bleeding's stopped", "now laughing and back in the pool", "pink again, full
     # feeling back", "nothing going on today", 现在在玩, 已经不流血了
     "resolved": (

@@ -45,7 +45,7 @@ NEG_ZH = _c(
 
 HIST_EN = _c(
     r"\b(?:in (?:19|20)\d\d|(?:\d+|a|one|two|three|four|five|six|few|several|many) (?:years?|months?|weeks?) ago"
-    r"|years ago|back in (?:(?:19|20)\d\d|january|february|march|april|may|june|july|august|september|october|november|december|the (?:spring|summer|autumn|fall|winter))|(?:\d+|a|one|two|three|four|five|six|seven|eight|nine|ten|several|many) years? since|last (?:year|month|week|weekend|monday|tuesday|wednesday|thursday|friday|saturday|sunday|summer|winter|spring|autumn|fall|christmas|easter)|as a (?:child|kid|teen(?:ager)?|baby)|history of|h/o|hx of"
+    r"|years ago|back in (?:(?:19|20)\d\d|january|february|march|april|may|june|july|august|september|october|november|december|the (?:spring|summer|autumn|fall|winter))|(?:\d+|a|one|two|three|four|five|six|seven|eight|nine|ten|several|many) years? since|last (?:year|month|week|weekend|monday|tuesday|wednesday|thursday|friday|saturday|sunday|summer|winter|spring|autumn|fall|christmas|easter)|as a (?:child|kid|teen(?:ager)?|baby|toddler|infant)|none since|(?:not|never) had (?:one|another|any) since|since (?:age|the age of) \d+|history of|h/o|hx of"
     r"|previous(?:ly)?|prior|used to|once|recovered|resolved|in the past|family history|earlier this year"
     r"|old (?:stroke|heart attack|mi|infarct|bleed)|residual|long-?standing"
     r"|(?:was|were|felt|been) (?:fine|ok|okay|better|normal) (?:again )?(?:in|after|within)"
@@ -71,7 +71,7 @@ HYPO_EN = _c(
     r"|is (?:the|a|an) (?:[\w-]+ ){1,6}(?:reliable|accurate)"
     r"|is it (?:normal|safe|dangerous)|dangerous\?|always (?:serious|dangerous)|can (?:people|patients|someone))\b"
 )
-HYPO_ZH = _c(r"如果|万一|假如|要是|假设|倘若|有哪些|是什么|什么是|如何|怎么识别|先兆|时应该|时旁人|剂量是多少|的区别|会遗传|多大以内|多少度以上")
+HYPO_ZH = _c(r"如果|万一|假如|要是|假设|倘若|的话|有哪些|是什么|什么是|如何|怎么识别|先兆|时应该|时旁人|剂量是多少|的区别|会遗传|多大以内|多少度以上")
 # A message addressed to anyone ("普通人该怎么帮忙？", "for our first-aid training"), asked to prepare for
 # later ("just in case", "so I'm prepared", 提前了解), teaching others (给工人讲讲…急救, 培训课上的问题) or about
 # fiction ("in last night's episode", 电视剧里) describes nobody now, unless it also says now or me:
@@ -95,7 +95,7 @@ AUDIENCE = {
              r"|\b(?:asking|reading up|learning) (?:this |now )?(?:before|ahead of) (?:my|our|the|her) (?:due date|baby|delivery)"
              r"|\bteach(?:ing)? (?:my|our|the|some) (?:\w+ )?(?:staff|workers|class|pupils|students|team|colleagues|volunteers)\b"
              r"|\b(?:question|scenario|case) (?:from|for|in) (?:a|our|the|my|today's) (?:\w+ )?(?:training|class|course|lecture)\b"
-             r"|\btraining (?:question|scenario|exercise|drill|quiz)\b"
+             r"|\btraining (?:question|scenario|exercise|drill|quiz)\b|toolbox talk|(?:safety|staff|team) briefing"
              r"|\bin (?:a|an|the|this|that|one) (?:(?:tv|hospital|medical|new|old|latest) )?(?:film|movie|tv show|tv series|show|series"
              r"|drama|soap|sitcom|novel|cartoon)\b"
              r"(?! of\b| (?:theat|cinema|ring))|\b(?:in|on|from) (?:last night's|last week's|this week's|tonight's|yesterday's"
@@ -105,7 +105,7 @@ AUDIENCE = {
              r"|提前(?:学|准备|知道|问问|问一下)|以备不时之需|有备无患|未雨绸缪|(?:我(?:想|好|也好|也想)?)?心里有个?(?:数|底)|学(?:习)?急救|急救(?:演练|考核|技能)"
              r"|给.{0,6}(?:工人|员工|职工|学生|同学|孩子们|小朋友|大家|家长|居民|老人|爸妈|家人|家里人|队员|志愿者|同事|新人|护工)们?.{0,2}"
              r"(?:讲讲|讲一讲|讲一下|讲解|上一?课|科普|培训)|培训(?:课|班)?上?的?(?:问题|内容|题目|考题|案例|课件|材料|资料)"
-             r"|培训(?:时|的时候|中|课上)有人问|讲课|授课|备课|课件|教案|(?:做|开|办|准备)一?个?讲座|(?:搞|做|办|组织|开展|参加)(?:员工|职工|内部|新人)?培训|培训题|(?:考|练习|模拟|案例|情景)题|(?:好记|易记|简单)的?(?:要点|口诀)"
+             r"|培训(?:时|的时候|中|课上)有人问|讲课|授课|备课|课件|教案|(?:做|开|办|准备)一?个?讲座|(?:搞|做|办|组织|开展|参加)(?:员工|职工|内部|新人)?培训|培训(?:一下)?(?:客服|员工|新人|新员工|志愿者|工人|职工|护工|保安|司机)|培训用|培训题|组织(?:工人|员工|职工|大家|居民)?学|贴个?提醒|宣传(?:单|册|栏|页)|小卡片|(?:考|练习|模拟|案例|情景)题|(?:好记|易记|简单)的?(?:要点|口诀)"
              r"|(?:电视剧|连续剧|短剧|电影|小说|动画片|综艺|节目|(?<![加急])剧)(?:里|中)(?!心|间|午|毒|暑|风)"
              r"|" + FICTION["zh"]),
 }
@@ -130,7 +130,7 @@ EN_RULES: dict[str, str] = {
         r"|better off (?:without me|if i (?:was|were) (?:gone|dead)|if i wasn't here)|wish i (?:was|were) dead"
         r"|don't want to (?:be here|wake up) any ?more|(?:gone|dead|die|end it|suicide|kill).{0,40}(?:i|and i) (?:have|got|made) a plan"
         r"|(?:won't|will not|not) be a burden (?:to (?:anyone|you|everyone) )?(?:much longer|any ?more|for (?:much )?longer)|this is goodbye"
-        r"|\b(?:saving|saved|stockpil\w+|hoard\w*) (?:up )?(?:my |his |her |all (?:my|his|her) )?(?:sleeping )?(?:pills|tablets|meds)\b|\bligature\b|\bnoose\b|tried to hang|found hanging|(?:rope|cord|belt|scarf) (?:tied )?(?:a)?round (?:my|his|her|their) neck"
+        r"|(?:bridge|cliff|roof|railway|tracks|river|pier).{0,80}not coming back|not coming back.{0,80}(?:bridge|cliff|roof|railway|tracks|river|pier)|\b(?:saving|saved|stockpil\w+|hoard\w*) (?:up )?(?:my |his |her |all (?:my|his|her) )?(?:sleeping )?(?:pills|tablets|meds)\b|\bligature\b|\bnoose\b|tried to hang|found hanging|(?:rope|cord|belt|scarf) (?:tied )?(?:a)?round (?:my|his|her|their) neck"
     ),
     "overdose": (
         r"\b(?:took|taken|swallowed|ate|had|drank) (?:about |around |maybe |like |over |nearly |roughly |almost |at least )?"
@@ -213,7 +213,7 @@ EN_RULES: dict[str, str] = {
         r"|lost a lot of blood|pool of blood|bleeding (?:badly|everywhere|a lot|non-?stop)|(?:large|big|huge) (?:blood )?clots"
         r"|soaking (?:a |through (?:a )?)?(?:pad|towel|tampon)s? (?:every|in)"
         # giving blood is no bleeding: "vasovagal at blood donation - went pale"
-        r"|(?:bleed\w*|blood(?! (?:donation|donor|test|draw|sample|pressure|sugar|glucose)|s? taken)).{0,50}(?:dizzy|faint|pale|light-?headed)"
+        r"|(?:bleed\w*|blood(?! (?:donation|donor|drive|bank|test|draw|sample|pressure|sugar|glucose)|s? taken)).{0,50}(?:dizzy|faint|pale|light-?headed)"
     ),
 }
 ZH_RULES: dict[str, str] = {
@@ -235,7 +235,7 @@ ZH_RULES: dict[str, str] = {
         r"口角歪斜|嘴(?:巴)?歪|嘴角歪|言语不清|说话.{0,2}不清|说话含糊|口齿不清|(?:说话|讲话|口齿).{0,4}含糊|(?:嘴角|嘴巴|半边脸|一边脸).{0,8}(?:耷拉|下垂)|一侧肢体无力|[左右]侧肢体(?:无力|偏瘫|麻木)"
         r"|偏瘫|失语|半边脸|手抬不起来|中风了|这辈子最痛|突然(?:看不清|失明)|手脚无力|说不出话|讲不出话|口眼歪斜|嘴歪眼斜"
         r"|半身不遂|(?:左|右|一)边.{0,6}(?:动不了|没力气?|没劲|麻木?|无力|不能动|使不上劲|使不上力)|(?:半个|半边)身子.{0,3}(?:麻|没劲|无力|动不了)|手脚动不了|突然.{0,4}(?:不会说话|听不懂|站不稳)"
-        r"|(?:嘴|脸|嘴角|眼睛).{0,2}(?:也|都)?(?:歪|斜)|(?:筷子|东西|碗|杯子)(?:都)?拿不(?:住|稳)|(?:手|胳膊|腿)(?:都)?抬不起"
+        r"|(?:嘴|脸|嘴角|眼睛)(?:(?![不没])[^，,、。；;]){0,2}(?:也|都)?(?:歪|斜)|(?:筷子|东西|碗|杯子)(?:都)?拿不(?:住|稳)|(?:手|胳膊|腿)(?:都)?抬不起"
     ),
     "breathing": (
         r"喘不过气|喘不上气|呼吸(?:很|特别|非常|十分)?困难|嘴唇发紫|口唇发绀|胸口往里凹|说话都说不完整|噎住"
@@ -276,7 +276,7 @@ ZH_RULES["alarm"] = (
     r"|(?:切断|断了|砍伤|扎伤).{0,10}血|血.{0,4}(?:一直|不停)(?:在)?(?:流|冒)|声音(?:变了|嘶哑)|意识模糊|疼得受不了|痛得受不了"
     r"|剧痛|脸色发青|四肢冰凉|大汗淋漓|胰岛素.{0,6}(?:打多了|过量)|咖啡(?:色|渣)|结束(?:这一切|一切)|嘴唇(?:发)?[青乌紫]"
         r"|(?:吃|吞|喝|咬破|误食)(?:了|下)?.{0,4}(?:凝珠|电池|消毒|农药|洗衣|清洁剂|磁铁|老鼠药|鼠药|干燥剂|酒精)"
-        r"|(?:凝珠|电池|消毒液|农药|洗衣液|清洁剂|磁铁|老鼠药|鼠药).{0,6}(?:吃|吞|喝|咬破)(?:了|下)"
+        r"|(?:凝珠|电池|消毒液|农药|洗衣液|清洁剂|磁铁|老鼠药|鼠药)[^，,。；;！!？?]{0,6}(?:吃|吞|喝|咬破)(?:了|下)"
     r"|认不出(?:我|人|家里人|家人|我们)|不知道(?:自己在哪|今年是|现在是哪)|撕裂(?:样|一样|般)的?(?:疼|痛)|血压.{0,4}(?:测不到|测不出|量不到|量不出|往下掉|一直(?:在)?掉|直线下降|急剧下降|越来越低)"
     r"|血氧.{0,6}(?:往下掉|一直(?:在)?掉|越来越低|上不去)"
 )

@@ -49,9 +49,9 @@ def test_cn_id_checksum() -> None:
 def test_no_redaction_in_phi_free_medical_questions() -> None:
     flagged = {r["id"] for r in load_triage_set() if redact(r["text"]).entities}
     # The triage set's only identifiers: "Mr D's" and "Mrs T's" (initials), "Mr Okafor", "Mr Lee", "地址在XX小区";
-    # blind9 to blind12: Mr Pike, Mr Banks, Mr Hale, Mrs Dunn, Mrs Okafor, Mr Patel, Mrs Ahmed, Mrs Hale, Mr Okafor.
+    # blind9 to blind14: Mr Pike, Mr Banks, Mr Hale, Mrs Dunn, Mrs Okafor, Mr Patel, Mrs Ahmed, Mrs Hale, Mr Okafor, 王先生.
     assert flagged <= {"b5-073", "b8-089", "b8-154", "d7-009", "d7-127", "d8-117", "b9-023", "b9-052", "b9-106",
-                       "b9-131", "b9-153", "b10-158", "b11-025", "b11-110", "b11-121"}, flagged
+                       "b9-131", "b9-153", "b10-158", "b11-025", "b11-110", "b11-121", "b14-109"}, flagged
     assert redact("家属问住在哪个病区").entities == ()  # a question, not an address
     assert redact("车上有医生吗？").entities == ()  # 车 is a surname, 车上有 no name
     assert redact("What is the usual adult dose of amoxicillin?").entities == ()

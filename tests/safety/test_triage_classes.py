@@ -161,6 +161,20 @@ RULE_CLASSES = [
     ("He took an overdose back in 2021 and has been well since; can he donate blood?", False),
     ("我爸突然说右边半个身子发麻，右手使不上劲", True),
     ("奶奶左边身子一下子使不上劲了，站不起来", True),
+    # --- blind13 ---
+    ("He had fits as a toddler, none since age 4; needs a form for swimming lessons", False),
+    ("店里卖磁力珠玩具，要是小孩吞了会怎样？想贴个提醒", False),
+    ("孩子刚才把两颗磁力珠吞了，现在肚子疼", True),
+    ("想培训一下志愿者：对方说想自杀时怎么接话", False),
+    ("我看了下，嘴不歪，说话也清楚，就是有点累", False),
+    ("他嘴一下子歪了，说话含糊", True),
+    ("有人晕倒的话旁人该先做什么？想组织员工学一学", False),
+    # --- blind14 ---
+    ("Safety briefing for the crew: at what point is a nosebleed an emergency?", False),
+    ("Dad's nosebleed won't stop after 40 minutes, at what point is it an emergency, he's pale and dizzy", True),
+    ("At the blood bank a donor went pale and felt faint, lay down and recovered in two minutes", False),
+    ("小区要做宣传栏：老人摔倒后不能动应该怎么处理？", False),
+    ("Caller says her son drove to the cliff car park and texted that he's not coming back", True),
 ]
 
 CALM_CLASSES = [
@@ -209,6 +223,9 @@ CALM_CLASSES = [
     ("6 month old a bit warm after his jabs, feeding fine", True),
     ("宝宝打完疫苗有点低烧，精神还行", True),
     ("He hasn't stopped bleeding since the fall", False),
+    # --- blind14 ---
+    # a stop with an object is nothing settled ("the driver has stopped the car")
+    ("The driver has stopped the car, he's crying and says he isn't coming back", False),
 ]
 
 
