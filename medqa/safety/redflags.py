@@ -71,7 +71,7 @@ HYPO_EN = _c(
     r"|is (?:the|a|an) (?:[\w-]+ ){1,6}(?:reliable|accurate)"
     r"|is it (?:normal|safe|dangerous)|dangerous\?|always (?:serious|dangerous)|can (?:people|patients|someone))\b"
 )
-HYPO_ZH = _c(r"如果|万一|假如|要是|假设|倘若|的话|有哪些|是什么|什么是|如何|怎么识别|先兆|时应该|时旁人|剂量是多少|的区别|会遗传|多大以内|多少度以上")
+HYPO_ZH = _c(r"如果|万一|假如|要是|假设|倘若|(?:有人|别人|谁)[^，,。；;！!？?]{0,12}的话|有哪些|是什么|什么是|如何|怎么识别|先兆|时应该|时旁人|剂量是多少|的区别|会遗传|多大以内|多少度以上")
 # A message addressed to anyone ("普通人该怎么帮忙？", "for our first-aid training"), asked to prepare for
 # later ("just in case", "so I'm prepared", 提前了解), teaching others (给工人讲讲…急救, 培训课上的问题) or about
 # fiction ("in last night's episode", 电视剧里) describes nobody now, unless it also says now or me:

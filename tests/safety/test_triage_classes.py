@@ -169,6 +169,7 @@ RULE_CLASSES = [
     ("我看了下，嘴不歪，说话也清楚，就是有点累", False),
     ("他嘴一下子歪了，说话含糊", True),
     ("有人晕倒的话旁人该先做什么？想组织员工学一学", False),
+    ("宝宝30天，发烧38.5的话要去急诊吗", True),  # 的话 is a hypothetical only after 有人/别人/谁
     # --- blind14 ---
     ("Safety briefing for the crew: at what point is a nosebleed an emergency?", False),
     ("Dad's nosebleed won't stop after 40 minutes, at what point is it an emergency, he's pale and dizzy", True),
