@@ -110,7 +110,8 @@ AUDIENCE = {
              r"|" + FICTION["zh"]),
 }
 SPECIFIC_NOW = {
-    "en": _c(r"\b(?:now|right now|just now|currently|at the moment|help me|please help|i'm|i am|i've|we're)\b"),
+    "en": _c(r"\b(?:now|right now|just now|just (?:collapsed|fainted|passed out|fell|started|stopped|went|had)|currently|at the moment"
+             r"|help me|please help|i'm|i am|i've|we're)\b"),
     "zh": _c(r"现在|刚才|刚刚|正在|救命|快来|我(?!们)"),
 }
 

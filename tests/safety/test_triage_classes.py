@@ -172,6 +172,7 @@ RULE_CLASSES = [
     ("宝宝30天，发烧38.5的话要去急诊吗", True),  # 的话 is a hypothetical only after 有人/别人/谁
     # --- blind14 ---
     ("Safety briefing for the crew: at what point is a nosebleed an emergency?", False),
+    ("Toolbox talk this morning and my colleague just collapsed, he isn't breathing", True),  # a teaching cue with a now
     ("Dad's nosebleed won't stop after 40 minutes, at what point is it an emergency, he's pale and dizzy", True),
     ("At the blood bank a donor went pale and felt faint, lay down and recovered in two minutes", False),
     ("小区要做宣传栏：老人摔倒后不能动应该怎么处理？", False),
