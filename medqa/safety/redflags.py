@@ -178,7 +178,7 @@ EN_RULES: dict[str, str] = {
     ),
     "breathing": (
         r"can(?:'t|not|n't) breathe|can barely breathe|struggling to breathe|gasping|lips (?:are )?(?:turning )?blue"
-        r"|choking|\bnot breathing|\bstop(?:ped|s) breathing|severe(?:ly)? short(?:ness)? of breath|can't catch " + _P + r" breath"
+        r"|choking|\bnot breathing|\b(?:isn't|wasn't|aren't|isnt) breathing|\bstop(?:ped|s) breathing|severe(?:ly)? short(?:ness)? of breath|can't catch " + _P + r" breath"
         r"|ribs (?:are )?sucking in|breathing (?:really |very )?fast and grunting|grunting"
         r"|(?:saturation|sats?|spo2|o2 sat\w*) (?:\w+ ){0,3}(?:[4-8]\d|9[01])\s?%"
         r"|(?:can't|cannot|can not|unable to|not|no longer|isn't|won't|struggling to) (?:\w+ ){0,3}(?:in )?full sentences"

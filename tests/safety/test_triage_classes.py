@@ -173,6 +173,7 @@ RULE_CLASSES = [
     # --- blind14 ---
     ("Safety briefing for the crew: at what point is a nosebleed an emergency?", False),
     ("Toolbox talk this morning and my colleague just collapsed, he isn't breathing", True),  # a teaching cue with a now
+    ("Found grandad in his chair, he isn't breathing", True),
     ("Dad's nosebleed won't stop after 40 minutes, at what point is it an emergency, he's pale and dizzy", True),
     ("At the blood bank a donor went pale and felt faint, lay down and recovered in two minutes", False),
     ("小区要做宣传栏：老人摔倒后不能动应该怎么处理？", False),
