@@ -45,7 +45,11 @@ NEG_ZH = _c(
 
 HIST_EN = _c(
     r"\b(?:in (?:19|20)\d\d|(?:\d+|a|one|two|three|four|five|six|few|several|many) (?:years?|months?|weeks?) ago"
-    r"|years ago|back in (?:(?:19|20)\d\d|january|february|march|april|may|june|july|august|september|october|november|december|the (?:spring|summer|autumn|fall|winter))|(?:\d+|a|one|two|three|four|five|six|seven|eight|nine|ten|several|many) years? since|last (?:year|month|week|weekend|monday|tuesday|wednesday|thursday|friday|saturday|sunday|summer|winter|spring|autumn|fall|christmas|easter)|as a (?:child|kid|teen(?:ager)?|baby|toddler|infant)|none since|(?:not|never) had (?:one|another|any) since|since (?:age|the age of) \d+|history of|h/o|hx of"
+    r"|years ago|back in (?:(?:19|20)\d\d|january|february|march|april|may|june|july|august|september|october|november"
+    r"|december|the (?:spring|summer|autumn|fall|winter))|(?:\d+|a|one|two|three|four|five|six|seven|eight|nine|ten|several"
+    r"|many) years? since|last (?:year|month|week|weekend|monday|tuesday|wednesday|thursday|friday|saturday|sunday|summer"
+    r"|winter|spring|autumn|fall|christmas|easter)|as a (?:child|kid|teen(?:ager)?|baby|toddler|infant)|none since"
+    r"|(?:not|never) had (?:one|another|any) since|since (?:age|the age of) \d+|history of|h/o|hx of"
     r"|previous(?:ly)?|prior|used to|once|recovered|resolved|in the past|family history|earlier this year"
     r"|old (?:stroke|heart attack|mi|infarct|bleed)|residual|long-?standing"
     r"|(?:was|were|felt|been) (?:fine|ok|okay|better|normal) (?:again )?(?:in|after|within)"
@@ -105,7 +109,10 @@ AUDIENCE = {
              r"|提前(?:学|准备|知道|问问|问一下)|以备不时之需|有备无患|未雨绸缪|(?:我(?:想|好|也好|也想)?)?心里有个?(?:数|底)|学(?:习)?急救|急救(?:演练|考核|技能)"
              r"|给.{0,6}(?:工人|员工|职工|学生|同学|孩子们|小朋友|大家|家长|居民|老人|爸妈|家人|家里人|队员|志愿者|同事|新人|护工)们?.{0,2}"
              r"(?:讲讲|讲一讲|讲一下|讲解|上一?课|科普|培训)|培训(?:课|班)?上?的?(?:问题|内容|题目|考题|案例|课件|材料|资料)"
-             r"|培训(?:时|的时候|中|课上)有人问|讲课|授课|备课|课件|教案|(?:做|开|办|准备)一?个?讲座|(?:搞|做|办|组织|开展|参加)(?:员工|职工|内部|新人)?培训|培训(?:一下)?(?:客服|员工|新人|新员工|志愿者|工人|职工|护工|保安|司机)|培训用|培训题|组织(?:工人|员工|职工|大家|居民)?学|贴个?提醒|宣传(?:单|册|栏|页)|小卡片|(?:考|练习|模拟|案例|情景)题|(?:好记|易记|简单)的?(?:要点|口诀)"
+             r"|培训(?:时|的时候|中|课上)有人问|讲课|授课|备课|课件|教案|(?:做|开|办|准备)一?个?讲座"
+             r"|(?:搞|做|办|组织|开展|参加)(?:员工|职工|内部|新人)?培训|培训(?:一下)?(?:客服|员工|新人|新员工|志愿者|工人|职工|护工|保安|司机)"
+             r"|培训用|培训题|组织(?:工人|员工|职工|大家|居民)?学|贴个?提醒|宣传(?:单|册|栏|页)|小卡片|(?:考|练习|模拟|案例|情景)题"
+             r"|(?:好记|易记|简单)的?(?:要点|口诀)"
              r"|(?:电视剧|连续剧|短剧|电影|小说|动画片|综艺|节目|(?<![加急])剧)(?:里|中)(?!心|间|午|毒|暑|风)"
              r"|" + FICTION["zh"]),
 }
@@ -131,7 +138,10 @@ EN_RULES: dict[str, str] = {
         r"|better off (?:without me|if i (?:was|were) (?:gone|dead)|if i wasn't here)|wish i (?:was|were) dead"
         r"|don't want to (?:be here|wake up) any ?more|(?:gone|dead|die|end it|suicide|kill).{0,40}(?:i|and i) (?:have|got|made) a plan"
         r"|(?:won't|will not|not) be a burden (?:to (?:anyone|you|everyone) )?(?:much longer|any ?more|for (?:much )?longer)|this is goodbye"
-        r"|(?:bridge|cliff|roof|railway|tracks|river|pier).{0,80}not coming back|not coming back.{0,80}(?:bridge|cliff|roof|railway|tracks|river|pier)|\b(?:saving|saved|stockpil\w+|hoard\w*) (?:up )?(?:my |his |her |all (?:my|his|her) )?(?:sleeping )?(?:pills|tablets|meds)\b|\bligature\b|\bnoose\b|tried to hang|found hanging|(?:rope|cord|belt|scarf) (?:tied )?(?:a)?round (?:my|his|her|their) neck"
+        r"|(?:bridge|cliff|roof|railway|tracks|river|pier).{0,80}not coming back|not coming back.{0,80}(?:bridge|cliff|roof|railway"
+        r"|tracks|river|pier)|\b(?:saving|saved|stockpil\w+|hoard\w*) (?:up )?(?:my |his |her |all (?:my|his|her) )?(?:sleeping )?"
+        r"(?:pills|tablets|meds)\b|\bligature\b|\bnoose\b|tried to hang|found hanging"
+        r"|(?:rope|cord|belt|scarf) (?:tied )?(?:a)?round (?:my|his|her|their) neck"
     ),
     "overdose": (
         r"\b(?:took|taken|swallowed|ate|had|drank) (?:about |around |maybe |like |over |nearly |roughly |almost |at least )?"
@@ -221,7 +231,8 @@ ZH_RULES: dict[str, str] = {
     "self_harm": (
         r"自杀(?!风险|倾向|率|(?:去世|身亡|离世)的)|不想活|想死|去死|结束(?:自己的)?生命|割腕|跳楼|跳河|(?<!不会)(?<!不会再)伤害自己|自残|轻生|一了百了"
         r"|活不下去|(?:从|往)楼上跳|跳下去|上吊|割脉|寻死|自尽|不如死了|遗书|撑不下去|一死了之|死了算了|活着没(?:意思|意义)|想消失"
-        r"|攒(?:够|了|点|些|下|着)?.{0,3}(?:安眠药|药片|止痛药|降压药)|(?:药|安眠药).{0,4}攒(?:够|好|齐)了?|一次性解决(?:掉)?(?:自己|算了|[，,。！!]|$)|不会再(?:麻烦|拖累|打扰)(?:大家|你们|任何人|你)|以后不(?:会)?再(?:拖累|麻烦)(?:大家|你们)|永别了|下辈子再见"
+        r"|攒(?:够|了|点|些|下|着)?.{0,3}(?:安眠药|药片|止痛药|降压药)|(?:药|安眠药).{0,4}攒(?:够|好|齐)了?|一次性解决(?:掉)?(?:自己|算了|[，,。！!]|$)"
+        r"|不会再(?:麻烦|拖累|打扰)(?:大家|你们|任何人|你)|以后不(?:会)?再(?:拖累|麻烦)(?:大家|你们)|永别了|下辈子再见"
     ),
     "overdose": (
         r"吃了(?:大概|大约|差不多|将近|快|约|有)?(?:[1-9]\d+|[89])片|吃了?(?:十|[二三四五六七八九]十|几十|十几|二三十)[几多来]?片|吃多了.{0,4}(?:药|片)|吃了(?:一整瓶|一瓶|整瓶|很多|好多|一把)|误吞|误服|吞了|喝了.{0,4}(?:消毒液|农药|洗洁精|漂白|84|敌敌畏)"
@@ -235,7 +246,8 @@ ZH_RULES: dict[str, str] = {
     "stroke": (
         r"口角歪斜|嘴(?:巴)?歪|嘴角歪|言语不清|说话.{0,2}不清|说话含糊|口齿不清|(?:说话|讲话|口齿).{0,4}含糊|(?:嘴角|嘴巴|半边脸|一边脸).{0,8}(?:耷拉|下垂)|一侧肢体无力|[左右]侧肢体(?:无力|偏瘫|麻木)"
         r"|偏瘫|失语|半边脸|手抬不起来|中风了|这辈子最痛|突然(?:看不清|失明)|手脚无力|说不出话|讲不出话|口眼歪斜|嘴歪眼斜"
-        r"|半身不遂|(?:左|右|一)边.{0,6}(?:动不了|没力气?|没劲|麻木?|无力|不能动|使不上劲|使不上力)|(?:半个|半边)身子.{0,3}(?:麻|没劲|无力|动不了)|手脚动不了|突然.{0,4}(?:不会说话|听不懂|站不稳)"
+        r"|半身不遂|(?:左|右|一)边.{0,6}(?:动不了|没力气?|没劲|麻木?|无力|不能动|使不上劲|使不上力)|(?:半个|半边)身子.{0,3}(?:麻|没劲|无力|动不了)"
+        r"|手脚动不了|突然.{0,4}(?:不会说话|听不懂|站不稳)"
         r"|(?:嘴|脸|嘴角|眼睛)(?:(?![不没])[^，,、。；;]){0,2}(?:也|都)?(?:歪|斜)|(?:筷子|东西|碗|杯子)(?:都)?拿不(?:住|稳)|(?:手|胳膊|腿)(?:都)?抬不起"
     ),
     "breathing": (
