@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import re
 
-from medqa.safety.redflags import CHEST_WALL, YIZHI
+from medqa.safety.redflags import CHEST_WALL
+from medqa.safety.scope_cues import YIZHI
 
 
 def _c(p: str) -> re.Pattern[str]:

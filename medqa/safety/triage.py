@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from medqa.lang import detect_lang
 from medqa.safety import backstop_words as bw
 from medqa.safety import redflags as rf
+from medqa.safety import scope_cues as sc
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ Span = tuple[int, int]
 
 def _segments(text: str, lang: str) -> list[Span]:
     """Scope segments: negation, history and hypothetical cues only reach within one."""
-    breaker = rf.BREAK_ZH if lang == "zh" else rf.BREAK_EN
+    breaker = sc.BREAK_ZH if lang == "zh" else sc.BREAK_EN
     spans, start = [], 0
     for m in breaker.finditer(text):
         spans.append((start, m.start()))
@@ -41,8 +42,8 @@ class _Scanner:
         self.segs = _segments(text, lang)
         # Addressed to anyone, asked to prepare, or fiction, and naming no one now: every red flag in it is
         # hypothetical. The cue's own words are no "now": "so I'm prepared" keeps no one in.
-        audience = rf.AUDIENCE[lang]
-        self.general_audience = bool(audience.search(text)) and not rf.SPECIFIC_NOW[lang].search(audience.sub(" ", text))
+        audience = sc.AUDIENCE[lang]
+        self.general_audience = bool(audience.search(text)) and not sc.SPECIFIC_NOW[lang].search(audience.sub(" ", text))
 
     def _seg(self, pos: int) -> Span:
         for s in self.segs:
@@ -53,18 +54,18 @@ class _Scanner:
     def negated(self, start: int, end: int | None = None) -> bool:
         """A negation cue shortly before the match, or after a list ("胸闷、胸痛均否认"), inside its segment."""
         s0, s1 = self._seg(start)
-        if end is not None and (rf.NEG_POST_ZH if self.lang == "zh" else rf.NEG_POST_EN).search(self.text[end:s1]):
+        if end is not None and (sc.NEG_POST_ZH if self.lang == "zh" else sc.NEG_POST_EN).search(self.text[end:s1]):
             return True
         if self.lang == "zh":
             # The cue must start before the match, but its lookahead sees the match: "不(?=发烧)"
             # in "也不发烧" negates, "没(?!反应)" in "叫他没反应" does not.
             window = self.text[s0:min(s1, start + 3)]
-            return any(m.start() < start - s0 for m in rf.NEG_ZH.finditer(window))
-        if any(m.start() < start for m in rf.NEG_AHEAD_EN.finditer(self.text, max(s0, start - 30), min(s1, start + 8))):
+            return any(m.start() < start - s0 for m in sc.NEG_ZH.finditer(window))
+        if any(m.start() < start for m in sc.NEG_AHEAD_EN.finditer(self.text, max(s0, start - 30), min(s1, start + 8))):
             return True
         # "denies SOB, fever or chest pain": a cue reaches a short list, not a whole sentence.
-        window = " ".join(self.text[s0:start].split()[-rf.NEG_WINDOW_EN:])
-        return bool(rf.NEG_EN.search(window))
+        window = " ".join(self.text[s0:start].split()[-sc.NEG_WINDOW_EN:])
+        return bool(sc.NEG_EN.search(window))
 
     def current(self, start: int) -> bool:
         """The segment is neither about the past nor a textbook/hypothetical question."""
@@ -72,7 +73,7 @@ class _Scanner:
             return False
         s0, s1 = self._seg(start)
         seg = self.text[s0:s1]
-        hist, hypo = (rf.HIST_ZH, rf.HYPO_ZH) if self.lang == "zh" else (rf.HIST_EN, rf.HYPO_EN)
+        hist, hypo = (sc.HIST_ZH, sc.HYPO_ZH) if self.lang == "zh" else (sc.HIST_EN, sc.HYPO_EN)
         return not hist.search(seg) and not hypo.search(seg) and not self._opens_in_the_past(s0)
 
     def _opens_in_the_past(self, s0: int) -> bool:
@@ -81,7 +82,7 @@ class _Scanner:
             return False
         start = max(self.text.rfind(c, 0, s0) for c in "。！？!?\n") + 1
         first = next((s for s in self.segs if s[0] >= start), None)
-        return first is not None and first[0] < s0 and bool(rf.HIST_LEAD_ZH.match(self.text[first[0]:first[1]]))
+        return first is not None and first[0] < s0 and bool(sc.HIST_LEAD_ZH.match(self.text[first[0]:first[1]]))
 
     def active(self, m: re.Match[str]) -> bool:
         """The match says something, is not negated and is current."""
@@ -231,9 +232,9 @@ def calm_context(text: str) -> bool:
         return bool(words["en"].search(norm) or words["zh"].search(norm))
 
     # Writing fiction, and naming no one now: its story's own urgency ("within minutes") is nobody's.
-    if said(rf.FICTION_RE):
-        rest = rf.FICTION_RE["zh"].sub(" ", rf.FICTION_RE["en"].sub(" ", norm))
-        if not (rf.SPECIFIC_NOW["en"].search(rest) or rf.SPECIFIC_NOW["zh"].search(rest)):
+    if said(sc.FICTION_RE):
+        rest = sc.FICTION_RE["zh"].sub(" ", sc.FICTION_RE["en"].sub(" ", norm))
+        if not (sc.SPECIFIC_NOW["en"].search(rest) or sc.SPECIFIC_NOW["zh"].search(rest)):
             return True
     if said(bw.URGENCY):
         return False
@@ -241,7 +242,7 @@ def calm_context(text: str) -> bool:
         return True
     if said(bw.ONSET):
         return False
-    return said(rf.AUDIENCE) or any(en.search(norm) or zh.search(norm) for en, zh in bw.CALM.values())
+    return said(sc.AUDIENCE) or any(en.search(norm) or zh.search(norm) for en, zh in bw.CALM.values())
 
 
 def triage(text: str, lang: str | None = None) -> TriageResult:
