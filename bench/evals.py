@@ -1,14 +1,11 @@
 """Evaluation throughput in one run: questions/s for option scoring vs chain-of-thought
-generation, each sequential and with several questions in flight (threads), and option
-scoring in batches (one forward pass per group of questions).
+generation, each sequential and with several questions in flight (threads).
 
     nice -n 5 .venv/bin/python bench/evals.py --backbone smollm2-135m-instruct --n 8
 
 Against an in-process engine (llama.cpp) the threads share one model behind one lock, so
 concurrency only overlaps prompt building and retrieval; against a server engine (vLLM,
---engine vllm) the requests in flight are batched by the server. The batched row groups
---batch questions per `score_options_batch` call: one left-padded pass on transformers, a
-loop on engines that do not override it (llama.cpp, vLLM). Ratios are against option
+--engine vllm) the requests in flight are batched by the server. Ratios are against option
 scoring, sequential, measured in the same run (the machine may be shared: absolute numbers drift).
 """
 from __future__ import annotations
@@ -31,7 +28,6 @@ def main() -> None:
     ap.add_argument("--set", default="mirage_subset_1000")
     ap.add_argument("--n", type=int, default=8, help="questions (spread over the tasks)")
     ap.add_argument("--concurrency", type=int, default=4)
-    ap.add_argument("--batch", type=int, default=4, help="questions per scoring pass (batched row)")
     ap.add_argument("--max-tokens", type=int, default=96, help="generation budget in cot mode")
     args = ap.parse_args()
 
@@ -54,24 +50,22 @@ def main() -> None:
                             max_tokens=args.max_tokens)
             answer = Answerer(cfg, pool)
             run(cfg, warm, answer, Path(tmp) / f"warm-{mode}", progress=False)
-            ways = [(1, 1), (args.concurrency, 1)] + ([(1, args.batch)] if mode == "score" else [])
-            for conc, batch in ways:
+            for conc in (1, args.concurrency):
                 t = time.perf_counter()
-                st = run(cfg, items, answer, Path(tmp) / f"{mode}-{conc}-{batch}", concurrency=conc,
-                         batch=batch, progress=False)
+                st = run(cfg, items, answer, Path(tmp) / f"{mode}-{conc}", concurrency=conc, progress=False)
                 dt = time.perf_counter() - t
                 toks = sum(r.completion_tokens or 0 for r in st.rows)
-                rows.append((mode, conc, batch, len(st.rows), dt, sum(r.correct for r in st.rows), toks))
+                rows.append((mode, conc, len(st.rows), dt, sum(r.correct for r in st.rows), toks))
     pool.close()
-    base = rows[0][3] / rows[0][4]
+    base = rows[0][2] / rows[0][3]
     print(f"backbone {args.backbone} on {engine} (loaded in {load_s:.1f} s); {len(items)} questions of "
           f"{args.set}; cot max_tokens={args.max_tokens}; {type(backend).__name__}")
-    print(f"{'mode':<6} {'in flight':>9} {'batch':>5} {'questions':>9} {'seconds':>8} {'q/s':>7} "
-          f"{'vs score seq':>12} {'correct':>7} {'gen tokens':>10}")
-    for mode, conc, batch, n, dt, right, toks in rows:
+    print(f"{'mode':<6} {'in flight':>9} {'questions':>9} {'seconds':>8} {'q/s':>7} {'vs score seq':>12} "
+          f"{'correct':>7} {'gen tokens':>10}")
+    for mode, conc, n, dt, right, toks in rows:
         qps = n / dt
-        print(f"{mode:<6} {conc:>9} {batch:>5} {n:>9} {dt:>8.2f} {qps:>7.3f} {qps / base:>11.2f}x "
-              f"{right:>7} {toks:>10}")
+        print(f"{mode:<6} {conc:>9} {n:>9} {dt:>8.2f} {qps:>7.3f} {qps / base:>11.2f}x {right:>7} {toks:>10}")
+
 
 if __name__ == "__main__":
     main()

@@ -25,7 +25,6 @@ def qa(
     k: Optional[int] = typer.Option(None, help="Passages retrieved per question when RAG is on."),
     engine: Optional[str] = typer.Option(None, help="Engine for every backbone (default: settings.models.engine)."),
     concurrency: Optional[int] = typer.Option(None, help="Questions in flight at once (servers batch them)."),
-    batch: Optional[int] = typer.Option(None, help="Questions per scoring pass for an in-process engine (score mode)."),
     out: Optional[Path] = typer.Option(None, help="Run folder (default: <MEDQA_HOME>/evals/runs/<suite name>)."),
     report: Optional[Path] = typer.Option(None, help="Write a report to this folder when done."),
     no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
@@ -38,7 +37,7 @@ def qa(
     base = Suite.from_yaml(suite) if suite else Suite()
     s = with_overrides(
         base, set=set_, tasks=tuple(task) if task else None, limit=limit, backbones=_split(backbones),
-        router=router, rag=_split(rag), modes=_split(mode), k=k, engine=engine, concurrency=concurrency, batch=batch,
+        router=router, rag=_split(rag), modes=_split(mode), k=k, engine=engine, concurrency=concurrency,
         out=str(out) if out else None, report=str(report) if report else None,
     )
     stats = execute(s, settings, progress=not no_progress, echo=typer.echo)

@@ -154,50 +154,33 @@ class Answerer:
         return route.backbones[0], retrieve
 
     def __call__(self, item: EvalItem) -> ResultRow:
-        return self.batch([item])[0]
-
-    def batch(self, items: Sequence[EvalItem]) -> list[ResultRow]:
-        """Answer several questions; in score mode each backbone scores its share in one
-        `score_options_batch` call. Seconds and CPU seconds are the batch's, per question."""
         c = self.config
         t0, cpu0 = time.perf_counter(), time.process_time()
-        routed = [self._route(it) for it in items]
+        backbone, retrieve = self._route(item)
         # MIRAGE retrieves with the question alone: the options would leak the answer set.
-        passages: list[list[Passage]] = [
-            self.retriever.search(it.question, c.k) if retrieve else [] for it, (_, retrieve) in zip(items, routed)]
+        passages: list[Passage] = self.retriever.search(item.question, c.k) if retrieve else []
         t_retrieved = time.perf_counter()
-        fields: list[dict] = [{} for _ in items]
+        backend = self.backend_for(backbone)
+        fields: dict = {}
         if c.mode == "score":
-            for backbone in dict.fromkeys(b for b, _ in routed):
-                mine = [i for i, (b, _) in enumerate(routed) if b == backbone]
-                backend = self.backend_for(backbone)
-                asked = [prompts.score_prompt(items[i], passages[i]) for i in mine]
-                for i, (prompt, _), lps in zip(mine, asked, backend.score_options_batch(asked)):
-                    fields[i] = _scored(items[i], lps, _count(backend, prompt))
+            prompt, conts = prompts.score_prompt(item, passages)
+            lps = backend.score_options(prompt, conts)
+            letters = sorted(item.options)
+            logprobs = {k: round(float(v), LOGPROB_DIGITS) for k, v in zip(letters, lps)}
+            probs = {k: round(v, LOGPROB_DIGITS) for k, v in softmax(logprobs).items()}
+            # Ties go to the earliest letter, deterministically.
+            choice = max(letters, key=lambda k: (logprobs[k], -letters.index(k)))
+            fields.update(option_logprobs=logprobs, probs=probs, prompt_tokens=_count(backend, prompt))
         else:
-            for i, (it, (backbone, _)) in enumerate(zip(items, routed)):
-                fields[i] = self._generate(it, passages[i], self.backend_for(backbone))
-        share = len(items) or 1
-        seconds, cpu = (time.perf_counter() - t0) / share, (time.process_time() - cpu0) / share
-        return [self._row(it, backbone, retrieve, passages[i], fields[i], seconds, cpu,
-                          (t_retrieved - t0) / share)
-                for i, (it, (backbone, retrieve)) in enumerate(zip(items, routed))]
-
-    def _generate(self, item: EvalItem, passages: list[Passage], backend: Backend) -> dict:
-        params = GenParams(max_tokens=self.config.max_tokens, temperature=0.0, seed=0)
-        text, ptok, ctok = [], None, None
-        for d in backend.chat(prompts.messages(item, passages), params):
-            text.append(d.text)
-            ptok = d.prompt_tokens if d.prompt_tokens is not None else ptok
-            ctok = d.completion_tokens if d.completion_tokens is not None else ctok
-        reply = "".join(text)
-        return dict(choice=parse_choice(reply, item.options), text=reply, prompt_tokens=ptok,
-                    completion_tokens=ctok)
-
-    def _row(self, item: EvalItem, backbone: str, retrieve: bool, passages: list[Passage],
-             fields: dict, seconds: float, cpu: float, retrieval_s: float) -> ResultRow:
-        c = self.config
-        choice = fields.pop("choice")
+            params = GenParams(max_tokens=c.max_tokens, temperature=0.0, seed=0)
+            text, ptok, ctok = [], None, None
+            for d in backend.chat(prompts.messages(item, passages), params):
+                text.append(d.text)
+                ptok = d.prompt_tokens if d.prompt_tokens is not None else ptok
+                ctok = d.completion_tokens if d.completion_tokens is not None else ctok
+            reply = "".join(text)
+            choice = parse_choice(reply, item.options)
+            fields.update(text=reply, prompt_tokens=ptok, completion_tokens=ctok)
         return ResultRow(
             id=item.id,
             dataset=item.dataset,
@@ -215,22 +198,12 @@ class Answerer:
             answer=item.answer,
             choice=choice,
             correct=choice == item.answer,
-            seconds=round(seconds, 4),
-            retrieval_seconds=round(retrieval_s, 4) if retrieve else None,
-            cpu_seconds=round(cpu, 4),
+            seconds=round(time.perf_counter() - t0, 4),
+            retrieval_seconds=round(t_retrieved - t0, 4) if retrieve else None,
+            cpu_seconds=round(time.process_time() - cpu0, 4),
             config_hash=c.hash(),
             **fields,
         )
-
-
-def _scored(item: EvalItem, lps: Sequence[float], prompt_tokens: int | None) -> dict:
-    """The chosen letter and its stored log-probs and probabilities."""
-    letters = sorted(item.options)
-    logprobs = {k: round(float(v), LOGPROB_DIGITS) for k, v in zip(letters, lps)}
-    probs = {k: round(v, LOGPROB_DIGITS) for k, v in softmax(logprobs).items()}
-    # Ties go to the earliest letter, deterministically.
-    choice = max(letters, key=lambda k: (logprobs[k], -letters.index(k)))
-    return dict(choice=choice, option_logprobs=logprobs, probs=probs, prompt_tokens=prompt_tokens)
 
 
 def _count(backend: Backend, prompt: str) -> int | None:
@@ -246,24 +219,22 @@ def _gold_retrieved(item: EvalItem, passages: Sequence[Passage]) -> bool | None:
     return any(p.doc_id in gold for p in passages)
 
 
-def _ordered_results(answer: Callable, todo: Sequence[EvalItem], workers: int, batch: int) -> Iterator[ResultRow]:
-    # `batch` > 1: questions go to the answerer's `batch` in groups (an in-process engine
-    # scores a group in one pass). `workers` > 1: groups in flight at once on threads (a
-    # server such as vLLM batches them; an in-process engine overlaps only retrieval).
-    groups = [list(todo[i:i + batch]) for i in range(0, len(todo), batch)]
-    work = answer.batch if batch > 1 else (lambda g: [answer(g[0])])
+def _ordered_results(answer: Callable[[EvalItem], ResultRow], todo: Sequence[EvalItem], workers: int) -> Iterator[ResultRow]:
     if workers <= 1:
-        for g in groups:
-            yield from work(g)
+        for it in todo:
+            yield answer(it)
         return
+    # Requests in flight at once: a server (vLLM) batches them; an in-process engine
+    # overlaps retrieval of the next question with scoring of this one.
     with ThreadPoolExecutor(max_workers=workers) as pool:
         window: list = []
-        for g in groups:
-            window.append(pool.submit(work, g))
+        it_todo = iter(todo)
+        for it in it_todo:
+            window.append(pool.submit(answer, it))
             if len(window) >= workers * 2:
-                yield from window.pop(0).result()
+                yield window.pop(0).result()
         for fut in window:
-            yield from fut.result()
+            yield fut.result()
 
 
 def run(
@@ -272,14 +243,10 @@ def run(
     answer: Callable[[EvalItem], ResultRow],
     out_dir: Path,
     concurrency: int = 1,
-    batch: int = 1,
     progress: bool = True,
     on_row: Callable[[ResultRow], None] | None = None,
 ) -> RunStats:
-    """Answer every item not yet in this configuration's run file; returns the rows of `items`.
-
-    `batch` > 1 needs an `Answerer` (anything with .batch); a kill loses at most the groups
-    in flight."""
+    """Answer every item not yet in this configuration's run file; returns the rows of `items`."""
     rf = RunFile(Path(out_dir) / f"{config.slug()}.jsonl", config)
     done = rf.done_ids()
     todo = [it for it in items if it.id not in done]
@@ -287,7 +254,7 @@ def run(
     t0 = time.perf_counter()
     try:
         with _progress(progress, config, len(items), stats.skipped) as advance:
-            for row in _ordered_results(answer, todo, concurrency, max(1, batch)):
+            for row in _ordered_results(answer, todo, concurrency):
                 rf.append(row)
                 stats.done += 1
                 advance(row)

@@ -30,7 +30,6 @@ class Suite:
     k: int = 3
     engine: str | None = None  # None = settings.models.engine
     concurrency: int = 1
-    batch: int = 1  # questions per scoring pass for an in-process engine (score mode)
     max_tokens: int = 384
     out: str | None = None  # run folder; None = <MEDQA_HOME>/evals/runs/<name>
     report: str | None = None  # write a report here when the suite is done
@@ -150,8 +149,7 @@ def execute(
             if cfg.router is None:
                 pool(cfg.backbone)  # load before the clock starts: seconds/question excludes loading
             answer = Answerer(cfg, pool, retriever=retriever, router=router)
-            stats = run(cfg, items, answer, out_dir, concurrency=suite.concurrency,
-                        batch=suite.batch, progress=progress)
+            stats = run(cfg, items, answer, out_dir, concurrency=suite.concurrency, progress=progress)
             right = sum(r.correct for r in stats.rows)
             echo(f"{cfg.backbone} {cfg.mode} rag={cfg.rag}: {right}/{len(stats.rows)} correct, "
                  f"{stats.done} new, {stats.skipped} resumed -> {stats.path}")

@@ -25,11 +25,6 @@ class Backend(ABC):
     def score_options(self, prompt: str, options: list[str]) -> list[float]:
         """Log-probability of each option as the continuation of `prompt` (one pass, no generation)."""
 
-    def score_options_batch(self, requests: list[tuple[str, list[str]]]) -> list[list[float]]:
-        """`score_options` for several (prompt, options) at once; an engine that can share
-        one forward pass between prompts overrides this (the scores must not change)."""
-        return [self.score_options(p, o) for p, o in requests]
-
     # ---- conveniences ----
     def complete(self, messages: list[Message], params: GenParams | None = None) -> str:
         """The whole answer text of a chat, without reasoning."""

@@ -95,15 +95,3 @@ def test_sigkill_mid_run_then_resume_equals_uninterrupted_run(medqa_home, fake_e
     after = run_file.read_bytes()
     assert after.startswith(before[: before.rfind(b"\n") + 1])  # nothing redone or rewritten
     assert _outcomes(run_file) == _outcomes(reference.path)  # nothing lost, nothing different
-
-
-def test_batched_run_equals_one_at_a_time(medqa_home, fake_engine, tmp_path):
-    """Groups of questions through Answerer.batch give the same rows, in the same order."""
-    seq, _ = _run(fake_engine, tmp_path / "s")
-    settings = load_settings()
-    cfg = RunConfig(dataset="mirage_subset_1000", backbone="fake-a", engine=fake_engine)
-    items = load_items("mirage_subset_1000", limit=N_PER_TASK)
-    pool = BackendPool(settings, fake_engine)
-    grouped = run(cfg, items, Answerer(cfg, pool), tmp_path / "b", batch=5, concurrency=2, progress=False)
-    assert grouped.done == len(items) == 4 * N_PER_TASK  # 24: the last group is short
-    assert _outcomes(grouped.path) == _outcomes(seq.path)

@@ -87,21 +87,3 @@ def test_letter_scores_match_llamacpp_closely(engines) -> None:
     a = ref.score_options(prompt, [" " + x for x in LETTERS])
     b = fast.score_options(prompt, [" " + x for x in LETTERS])
     assert a == pytest.approx(b, abs=0.3)
-
-
-def test_batched_letter_scores_equal_one_at_a_time(engines) -> None:
-    """score_options_batch shares one left-padded pass between prompts of different lengths;
-    each prompt's scores must be its own, whatever it is batched with. A request whose options
-    are several tokens each, and one with no options, go through the single path unchanged."""
-    ref, _ = engines
-    rows = mirage_questions(6)
-    asks = [(ref.render([Message("user", "\n".join([r["question"], *(f"{k}. {v}" for k, v in r["options"].items())]))])
-             + "The answer is", [" " + x for x in LETTERS]) for r in rows]
-    assert len({len(ref.tokenize(p)) for p, _ in asks}) > 1  # padding is exercised
-    words = (asks[0][0], [" " + rows[0]["options"][x] for x in LETTERS])
-    batched = ref.score_options_batch([*asks, words, ("no options", [])])
-    alone = [ref.score_options(p, o) for p, o in [*asks, words]]
-    for got, want in zip(batched, alone):
-        assert got == pytest.approx(want, abs=1e-3)
-        assert max(range(4), key=got.__getitem__) == max(range(4), key=want.__getitem__)
-    assert batched[-1] == []

@@ -124,11 +124,13 @@ class TransformersBackend(LocalBackend):
         if not options:
             return []
         context, conts = self.continuations(prompt, options)
-        if all(len(c) == 1 for c in conts):  # letters: one pass over the context
-            return self._score_last([(context, conts)])[0]
         with self._lock, torch.inference_mode():
-            # One batched pass over context+option, right-padded: causal attention keeps
-            # the padding from touching any position that is read.
+            if all(len(c) == 1 for c in conts):  # letters: one pass over the context
+                row = log_softmax(self._model(input_ids=torch.tensor([context]))
+                                  .logits[0, -1].float().numpy())
+                return [float(row[c[0]]) for c in conts]
+            # Otherwise one batched pass over context+option, right-padded: causal
+            # attention keeps the padding from touching any position that is read.
             width = len(context) + max(len(c) for c in conts)
             ids = torch.zeros((len(conts), width), dtype=torch.long)
             mask = torch.zeros_like(ids)
@@ -141,39 +143,6 @@ class TransformersBackend(LocalBackend):
                 float(sum(logp[i, len(context) + j - 1, t] for j, t in enumerate(c)))
                 for i, c in enumerate(conts)
             ]
-
-    def score_options_batch(self, requests: list[tuple[str, list[str]]]) -> list[list[float]]:
-        """Several prompts whose options are one token each (letters) share one left-padded
-        pass; any other request is scored alone."""
-        encoded = [self.continuations(p, o) if o else None for p, o in requests]
-        one_token = [i for i, e in enumerate(encoded) if e and all(len(c) == 1 for c in e[1])]
-        out: list[list[float]] = [[] for _ in requests]
-        for i, scores in zip(one_token, self._score_last([encoded[i] for i in one_token])):
-            out[i] = scores
-        for i, (p, o) in enumerate(requests):
-            if i not in one_token and o:
-                out[i] = self.score_options(p, o)
-        return out
-
-    def _score_last(self, batch: list) -> list[list[float]]:
-        """For each (context, one-token options): the options' log-probs at the context's
-        end. Left padding with explicit positions; only the last position's logits are
-        computed (a prompt's full logits would be tokens x vocabulary floats)."""
-        import torch
-
-        if not batch:
-            return []
-        width = max(len(ctx) for ctx, _ in batch)
-        ids = torch.zeros((len(batch), width), dtype=torch.long)
-        mask = torch.zeros_like(ids)
-        for i, (ctx, _) in enumerate(batch):
-            ids[i, width - len(ctx):], mask[i, width - len(ctx):] = torch.tensor(ctx), 1
-        with self._lock, torch.inference_mode():
-            logits = self._model(input_ids=ids, attention_mask=mask, logits_to_keep=1,
-                                 position_ids=(mask.cumsum(-1) - 1).clamp(min=0)).logits
-        rows = logits[:, -1].float().numpy()
-        return [[float(r[c[0]]) for c in conts]
-                for r, (_, conts) in zip(map(log_softmax, rows), batch)]
 
     def close(self) -> None:
         """Drop the model (freed when no request still holds it)."""
