@@ -125,8 +125,9 @@ class TransformersBackend(LocalBackend):
             return []
         context, conts = self.continuations(prompt, options)
         with self._lock, torch.inference_mode():
-            if all(len(c) == 1 for c in conts):  # letters: one pass over the context
-                row = log_softmax(self._model(input_ids=torch.tensor([context]))
+            if all(len(c) == 1 for c in conts):  # letters: one pass over the context,
+                # logits for its last position only (all of them: tokens x vocabulary floats)
+                row = log_softmax(self._model(input_ids=torch.tensor([context]), logits_to_keep=1)
                                   .logits[0, -1].float().numpy())
                 return [float(row[c[0]]) for c in conts]
             # Otherwise one batched pass over context+option, right-padded: causal
