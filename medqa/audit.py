@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from medqa.errors import AuthError, QueryError
+from medqa.storage import Spool
 
 GENESIS = "0" * 64
 REQUEST_FIELDS = frozenset({
@@ -94,6 +95,7 @@ class AuditLog:
         # FULL: a committed record survives power loss, not only a killed process.
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+        self._spool = Spool("this request's audit record", self.path.parent)
 
     def close(self) -> None:
         """Close the database connection."""
@@ -107,8 +109,16 @@ class AuditLog:
 
     # ---- writing ----
     def _append(self, kind: str, request_id: str, user: str, tenant: str, payload: dict) -> None:
-        body = canonical(payload)
+        # The time is taken now: a record the full disk made wait keeps the time it happened.
         ts = self._clock().astimezone(timezone.utc).isoformat(timespec="microseconds")
+        self._spool.write(self._insert, kind, request_id, user, tenant, ts, canonical(payload))
+
+    @property
+    def held(self) -> int:
+        """Records a full disk refused, held in memory until the next write succeeds."""
+        return self._spool.held
+
+    def _insert(self, kind: str, request_id: str, user: str, tenant: str, ts: str, body: str) -> None:
         with self._lock:
             # IMMEDIATE takes the write lock before reading the head, so two processes
             # appending at once cannot both chain onto the same previous row.
@@ -127,7 +137,8 @@ class AuditLog:
                 )
                 self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:  # SQLite may have rolled back already (a full disk)
+                    self._db.execute("ROLLBACK")
                 raise
 
     def record(self, **fields: Any) -> str:

@@ -118,6 +118,9 @@ class Settings(BaseSettings):
     # Assembled weights are big and shared by every tenant and test: they may live apart
     # from the rest of the state (tests use a fresh home but the user's models).
     models_path: Path | None = None
+    # Below this much free disk under `home`, ingest refuses to start and /healthz says
+    # "degraded": a full disk would stop the audit log, which every answer writes to.
+    min_free_mb: int = 200
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     models: ModelSettings = Field(default_factory=ModelSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)

@@ -45,6 +45,10 @@ class QueryError(MedQAError):
     """A question or search query is empty, too long, or malformed."""
 
 
+class StorageFull(MedQAError):
+    """The disk refused a write (no space left); what was saved before is intact."""
+
+
 class StoreUnavailable(MedQAError):
     """The vector store (embedded or a Chroma server) cannot be reached or opened."""
 

@@ -8,6 +8,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from medqa.storage import Spool
+
 
 @dataclass(frozen=True)
 class Turn:
@@ -49,6 +51,10 @@ class History(SQLiteFile):
         CREATE INDEX IF NOT EXISTS turns_user ON turns (tenant, user, conversation);
         """
 
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self._spool = Spool("this turn of your history", self.path.parent)
+
     @staticmethod
     def new_conversation() -> str:
         """A fresh conversation id."""
@@ -56,13 +62,20 @@ class History(SQLiteFile):
 
     def add(self, user: str, conversation: str, question: str, answer: str, request_id: str = "",
             workflow: str | None = None, tenant: str = "default") -> None:
-        """Record one turn for `user`."""
+        """Record one turn for `user` (a full disk holds it: StorageFull)."""
+        self._spool.write(self._insert, (tenant, user, conversation, question, answer, request_id,
+                                         workflow, time.time()))
+
+    @property
+    def held(self) -> int:
+        """Turns a full disk refused, held in memory until the next write succeeds."""
+        return self._spool.held
+
+    def _insert(self, row: tuple) -> None:
         with self._lock, self._db() as db:
             db.execute(
                 "INSERT INTO turns (tenant, user, conversation, question, answer, request_id,"
-                " workflow, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (tenant, user, conversation, question, answer, request_id, workflow, time.time()),
-            )
+                " workflow, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
 
     def turns(self, user: str, conversation: str | None = None, limit: int = 200,
               tenant: str = "default") -> list[Turn]:

@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 from medqa.config import Settings
 from medqa.errors import MedQAError, UploadRejected
+from medqa.storage import full_error, is_disk_full
 
 # What the loaders read, and the first bytes each binary type must start with.
 UPLOAD_TYPES = (".md", ".txt", ".html", ".htm", ".pdf", ".docx", ".jsonl")
@@ -59,8 +60,14 @@ def save_upload(src: Path, name: str, settings: Settings) -> Path:
     check_upload(name, src.stat().st_size, head, settings.server.max_upload_mb)
     safe = re.sub(r"[^\w.\-]+", "_", Path(name).name).lstrip(".") or "upload.txt"
     dest = settings.home / "uploads" / settings.tenant / safe
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(src, dest)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dest)
+    except OSError as e:
+        if not is_disk_full(e):
+            raise
+        dest.unlink(missing_ok=True)  # no half file for a later ingest to index
+        raise full_error(f"the upload {safe}", settings.home, held=False) from e
     return dest
 
 

@@ -11,7 +11,7 @@ from typing import Any, Iterator
 
 from medqa.attribution import citations_for
 from medqa.config import Settings
-from medqa.errors import MedQAError, QueryError
+from medqa.errors import MedQAError, QueryError, StorageFull
 from medqa.models.base import Backend
 from medqa.prompts import BUDGETS, ENGINE_BUDGET, build_messages, context_block
 from medqa.routing.health import Health
@@ -258,8 +258,9 @@ class Assistant:
                 answer=answer.text, error=answer.error, emergency=answer.emergency)
         except Exception as e:  # the answer still reaches the user; the failure is not hidden
             log.exception("audit log write failed for request %s", answer.request_id)
-            note = (f"The audit log could not be written ({type(e).__name__}: {e}); tell IT: "
-                    "check free disk space and `medqa audit verify`.")
+            note = str(e) if isinstance(e, StorageFull) else (
+                f"The audit log could not be written ({type(e).__name__}: {e}); tell IT: "
+                "check free disk space and `medqa audit verify`.")
             return replace(answer, error=f"{answer.error} {note}" if answer.error else note)
         return answer
 

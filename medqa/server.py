@@ -15,7 +15,8 @@ from pydantic import BaseModel, Field
 
 from medqa.auth import User
 from medqa.config import Settings
-from medqa.errors import AuthError, IndexMissing, MedQAError, QueryError, UnknownName, UploadRejected
+from medqa.errors import (AuthError, IndexMissing, MedQAError, QueryError, StorageFull, UnknownName,
+                          UploadRejected)
 from medqa.jobs import save_upload
 from medqa.services import Services
 from medqa.types import Answer, Message, Question, Reasoning, Token, Triaged
@@ -88,6 +89,8 @@ def _status(e: MedQAError) -> int:
         return 400
     if isinstance(e, IndexMissing):
         return 503
+    if isinstance(e, StorageFull):
+        return 507  # Insufficient Storage
     return 500
 
 

@@ -7,7 +7,7 @@ from typing import Any, Iterator
 
 from medqa.auth import UserStore
 from medqa.config import Settings
-from medqa.errors import IndexMissing, MedQAError
+from medqa.errors import IndexMissing, MedQAError, StorageFull
 from medqa.history import History
 from medqa.jobs import DEFAULT_SUBSET, IngestJobs, Job
 from medqa.types import Answer, Event, Passage, Question
@@ -92,8 +92,13 @@ class Services:
         # The Assistant records every request in the audit log; here only the user's history.
         for ev in self.assistant().stream(q):
             if isinstance(ev, Answer) and conversation is not None:
-                self.history.add(q.user, conversation, q.text, ev.text, ev.request_id,
-                                 q.workflow, q.tenant)
+                try:
+                    self.history.add(q.user, conversation, q.text, ev.text, ev.request_id,
+                                     q.workflow, q.tenant)
+                except StorageFull as e:  # the answer still reaches the user, with the reason
+                    from dataclasses import replace
+
+                    ev = replace(ev, error=f"{ev.error} {e}" if ev.error else str(e))
             yield ev
 
     def ask(self, q: Question, conversation: str | None = None) -> Answer:
@@ -134,7 +139,9 @@ class Services:
 
     def health(self) -> dict[str, Any]:
         """Store, backends and ingest state (never loads a model to find out)."""
-        out: dict[str, Any] = {"status": "ok", "indexing": self.indexing()}
+        out: dict[str, Any] = {"status": "ok", "indexing": self.indexing(), "disk": self._disk()}
+        if out["disk"]["low"] or out["disk"]["held_records"]:
+            out["status"] = "degraded"
         try:
             from medqa.retrieval.hybrid import index_status
 
@@ -152,6 +159,16 @@ class Services:
             out["backends"] = {"loaded": assistant is not None,
                                "roles": dict(self.settings.models.roles)}
         return out
+
+    def _disk(self) -> dict[str, Any]:
+        """Free space under MEDQA_HOME, and records a full disk made wait in memory."""
+        from medqa.storage import free_mb
+
+        free = free_mb(self.settings.home)
+        a = self._assistant
+        held = self.history.held + (a.audit().held if a is not None and hasattr(a, "audit") else 0)
+        return {"free_mb": round(free), "min_free_mb": self.settings.min_free_mb,
+                "low": free < self.settings.min_free_mb, "held_records": held}
 
 
 def _jsonable(value: Any) -> Any:

@@ -64,6 +64,24 @@ def build(index_dir: Path, manifest: Manifest, store: Any = None,
     tmp = index_dir / f".bm25-{generation}.tmp{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
+    try:
+        _fill(tmp, index_dir, rows, ids, store, written)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)  # a full disk must not keep the half build
+        raise
+    shutil.rmtree(target, ignore_errors=True)
+    os.replace(tmp, target)
+    _write_pointer(index_dir, {"dir": target.name, "generation": generation, "rows": len(rows)})
+    for stale in [*index_dir.glob("bm25-*"), *index_dir.glob(".bm25-*.tmp*")]:
+        # earlier generations no reader points at any more, and halves of killed rebuilds
+        if stale.name != target.name:
+            shutil.rmtree(stale, ignore_errors=True)
+    return len(rows)
+
+
+def _fill(tmp: Path, index_dir: Path, rows: list, ids: list[str], store: Any,
+          written: set[str] | frozenset[str]) -> None:
+    """Write one generation's BM25 model, tokens, ids and (given the store) vectors into `tmp`."""
     if rows:
         flat, lengths, words = tokenized(rows, _current_tokens(index_dir))
         _save_tokens(tmp, flat, lengths, words)
@@ -81,14 +99,6 @@ def build(index_dir: Path, manifest: Manifest, store: Any = None,
         if not ids:
             matrix = np.zeros((0, store.embedder.dim), dtype=np.float32)
         dense.save(tmp, matrix, store.embedder.name, store.embedder.version)
-    shutil.rmtree(target, ignore_errors=True)
-    os.replace(tmp, target)
-    _write_pointer(index_dir, {"dir": target.name, "generation": generation, "rows": len(rows)})
-    for stale in [*index_dir.glob("bm25-*"), *index_dir.glob(".bm25-*.tmp*")]:
-        # earlier generations no reader points at any more, and halves of killed rebuilds
-        if stale.name != target.name:
-            shutil.rmtree(stale, ignore_errors=True)
-    return len(rows)
 
 
 @dataclass(frozen=True)

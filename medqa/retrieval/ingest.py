@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from medqa.config import Settings
-from medqa.errors import IngestError
+from medqa.errors import IngestError, StorageFull
 from medqa.retrieval.chunking import Chunk, chunk_document
 from medqa.retrieval.loaders import Document, LoadFailure, load_source, origin_of
+from medqa.storage import free_mb, is_disk_full
 
 BATCH_CHUNKS = 256  # chunks per commit: small enough that a crash redoes little
 
@@ -67,17 +68,46 @@ def _batches(pending: list[tuple[str, str, list[Chunk]]]) -> Iterator[list]:
 def ingest(source: str | Path, settings: Settings, *, sync: bool = False,
            progress: Callable[[int, int], None] | None = None,
            limit: int | None = None) -> IngestReport:
-    """Add a corpus name (data/manifest.toml) or a file/folder to the tenant's index."""
-    from medqa.retrieval import bm25
-    from medqa.retrieval.embeddings import get_embedder
-    from medqa.retrieval.manifest import Manifest
-    from medqa.retrieval.store import ChromaStore
+    """Add a corpus name (data/manifest.toml) or a file/folder to the tenant's index.
 
+    A full disk stops it with StorageFull; what was committed stays, and a rerun resumes."""
     if sync and limit is not None:
         raise IngestError("--sync with a limit would delete every document past the limit.",
                           "Run --sync without a limit.")
     t0 = time.perf_counter()
     origin, _ = origin_of(source, settings)
+    _check_room(settings)
+    try:
+        added, unchanged, removed, failed = _ingest(source, origin, settings, sync, progress, limit)
+    except Exception as e:
+        if not is_disk_full(e):
+            raise
+        from medqa.retrieval.store import reset_embedded
+
+        reset_embedded()
+        raise StorageFull(
+            f"The disk filled up while indexing {source}. The documents committed before it stay "
+            "indexed and searchable; the rest were not added.",
+            f"Tell IT: free space on the disk holding {settings.index_dir}, then run the same ingest "
+            "again: it resumes where it stopped.") from e
+    return IngestReport(added, unchanged, removed, tuple(failed), time.perf_counter() - t0)
+
+
+def _check_room(settings: Settings) -> None:
+    free = free_mb(settings.index_dir)
+    if free < settings.min_free_mb:
+        raise StorageFull(
+            f"Only {free:.0f} MB free on the disk holding {settings.index_dir}; indexing needs at "
+            f"least {settings.min_free_mb} MB (min_free_mb), so it did not start.",
+            "Tell IT: free space there (the audit log needs it too), then ingest again.")
+
+
+def _ingest(source, origin: str, settings: Settings, sync: bool, progress, limit):  # noqa: ANN001
+    from medqa.retrieval import bm25
+    from medqa.retrieval.embeddings import get_embedder
+    from medqa.retrieval.manifest import Manifest
+    from medqa.retrieval.store import ChromaStore
+
     r = settings.retrieval
     with ingest_lock(settings.index_dir):
         manifest = Manifest(settings.index_dir)
@@ -116,7 +146,7 @@ def ingest(source: str | Path, settings: Settings, *, sync: bool = False,
                 bm25.build(settings.index_dir, manifest, store, written)
         finally:
             manifest.close()
-    return IngestReport(added, unchanged, removed, tuple(failed), time.perf_counter() - t0)
+    return added, unchanged, removed, failed
 
 
 def _write(store, manifest, origin: str, pending: list,  # noqa: ANN001

@@ -40,6 +40,20 @@ def chroma_client(settings: Settings) -> Any:
         ) from e
 
 
+def reset_embedded() -> None:
+    """Stop and forget every embedded Chroma system this process holds. After a write that
+    failed for want of space, the old one deadlocks the next write (chromadb 1.5, measured
+    in tests/test_disk_full.py); a fresh one, opened on next use, writes normally."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    for system in list(SharedSystemClient._identifier_to_system.values()):
+        try:
+            system.stop()
+        except Exception:  # already broken: forgetting it is what matters
+            pass
+    SharedSystemClient.clear_system_cache()
+
+
 class ChromaStore:
     """Dense chunk vectors of one tenant; embeddings are always passed in explicitly."""
 
