@@ -1,8 +1,11 @@
 """Shared fixtures: every test gets its own MEDQA_HOME; the shared data folder is found."""
 from __future__ import annotations
 
+import errno
 import os
+import subprocess
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -39,3 +42,40 @@ def settings(medqa_home: Path):
 def packaged_model_home() -> Path:
     """Where `make models` assembled the packaged GGUFs (the user's MEDQA_HOME)."""
     return Path(os.environ.get("MEDQA_MODELS_HOME", Path.home() / ".medqa")).expanduser()
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 24 MB filesystem (tmpfs) to fill up; needs root to mount, skips elsewhere."""
+    mnt = tmp_path / "disk"
+    mnt.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mnt)],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {r.stderr.strip()}")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+@pytest.fixture
+def fill():
+    """fill(disk, leave=0): write a filler file until the filesystem refuses, then give back
+    `leave` bytes; returns the filler (unlink it to free the space)."""
+    return _fill
+
+
+def _fill(disk: Path, leave: int = 0) -> Path:
+    filler = disk / "filler.bin"
+    with open(filler, "wb", buffering=0) as f:
+        for block in (1 << 20, 1 << 12):
+            try:
+                while True:
+                    f.write(b"\0" * block)
+            except OSError as e:
+                assert e.errno == errno.ENOSPC
+    if leave:
+        with open(filler, "r+b") as f:
+            f.truncate(max(0, filler.stat().st_size - leave))
+    return filler

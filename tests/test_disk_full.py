@@ -9,10 +9,7 @@ and runs anywhere.
 """
 from __future__ import annotations
 
-import errno
-import subprocess
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -29,37 +26,7 @@ CHEST = "My father has crushing chest pain spreading to his left arm and is swea
 STROKE = "我爸爸突然口角歪斜，说话不清楚，右手没力气"
 
 
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    mnt = tmp_path / "disk"
-    mnt.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mnt)],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (needs root): {r.stderr.strip()}")
-    try:
-        yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)
-
-
-def fill(disk: Path, leave: int = 0) -> Path:
-    """Write a filler file until the filesystem refuses (then give back `leave` bytes)."""
-    filler = disk / "filler.bin"
-    with open(filler, "wb", buffering=0) as f:
-        for block in (1 << 20, 1 << 12):
-            try:
-                while True:
-                    f.write(b"\0" * block)
-            except OSError as e:
-                assert e.errno == errno.ENOSPC
-    if leave:
-        with open(filler, "r+b") as f:
-            f.truncate(max(0, filler.stat().st_size - leave))
-    return filler
-
-
-def test_answers_survive_a_full_disk_and_their_records_are_written_later(small_disk: Path) -> None:
+def test_answers_survive_a_full_disk_and_their_records_are_written_later(small_disk: Path, fill) -> None:
     # Emergencies are answered before any model or index is opened (tests/test_pipeline_safety.py).
     a = Assistant.from_settings(Settings(home=small_disk, min_free_mb=1))
     svc = Services(a.settings, assistant=a)
@@ -87,7 +54,7 @@ def test_answers_survive_a_full_disk_and_their_records_are_written_later(small_d
     assert [t.question for t in reversed(turns)] == [CHEST, STROKE]
 
 
-def test_an_upload_on_a_full_disk_leaves_no_half_file(small_disk: Path, tmp_path: Path) -> None:
+def test_an_upload_on_a_full_disk_leaves_no_half_file(small_disk: Path, tmp_path: Path, fill) -> None:
     settings = Settings(home=small_disk / "home")
     (settings.home / "uploads" / settings.tenant).mkdir(parents=True)
     src = tmp_path / "protocol.md"
@@ -100,7 +67,7 @@ def test_an_upload_on_a_full_disk_leaves_no_half_file(small_disk: Path, tmp_path
 
 
 def test_ingest_that_fills_the_disk_keeps_what_it_committed_and_resumes(
-        small_disk: Path, tmp_path: Path) -> None:
+        small_disk: Path, tmp_path: Path, fill) -> None:
     settings = Settings(home=small_disk / "home", min_free_mb=0)
     docs = tmp_path / "docs"
     docs.mkdir()

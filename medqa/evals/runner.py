@@ -18,13 +18,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
-from medqa.errors import ConfigError
+from medqa.errors import ConfigError, StorageFull
 from medqa.evals import prompts
 from medqa.evals.datasets import EvalItem
 from medqa.evals.metrics import softmax
 from medqa.evals.parsing import parse_choice
 from medqa.evals.results import ResultRow, read_rows
 from medqa.models.base import Backend
+from medqa.storage import is_disk_full
 from medqa.types import GenParams, Passage, Question
 
 MODES = ("score", "cot")
@@ -103,7 +104,16 @@ class RunFile:
             "host": platform.node(), "cpus": os.cpu_count(), "machine": platform.machine(),
             "loadavg_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
         })
-        meta.write_text(json.dumps(info, indent=2) + "\n")
+        tmp = meta.with_name(meta.name + ".tmp")
+        try:  # written aside and renamed: a full disk must not leave the record empty
+            tmp.write_text(json.dumps(info, indent=2) + "\n")
+            os.replace(tmp, meta)
+        except OSError as e:
+            tmp.unlink(missing_ok=True)
+            if not is_disk_full(e):
+                raise
+            raise StorageFull(f"The disk is full: {meta} could not be updated; the run did not start.",
+                              "Free space on that disk and run the same command again.") from e
 
     def _repair(self) -> None:
         # A kill between write() and the newline leaves a partial line: cut it off so the
@@ -121,12 +131,25 @@ class RunFile:
     def append(self, row: ResultRow) -> None:
         line = json.dumps(row.model_dump(), ensure_ascii=False, sort_keys=True) + "\n"
         with self._lock:
-            self._f.write(line)
-            self._f.flush()
-            os.fsync(self._f.fileno())
+            try:
+                self._f.write(line)
+                self._f.flush()
+                os.fsync(self._f.fileno())
+            except OSError as e:
+                if not is_disk_full(e):
+                    raise
+                raise StorageFull(
+                    f"The disk is full: question {row.id} could not be written to {self.path}; "
+                    "every row written before it is kept.",
+                    "Free space on that disk and run the same command again: it resumes where it "
+                    "stopped.") from e
 
     def close(self) -> None:
-        self._f.close()
+        try:
+            self._f.close()
+        except OSError as e:  # the unwritten tail of a full disk: already reported, and repaired on reopen
+            if not is_disk_full(e):
+                raise
 
 
 class Answerer:

@@ -95,3 +95,21 @@ def test_sigkill_mid_run_then_resume_equals_uninterrupted_run(medqa_home, fake_e
     after = run_file.read_bytes()
     assert after.startswith(before[: before.rfind(b"\n") + 1])  # nothing redone or rewritten
     assert _outcomes(run_file) == _outcomes(reference.path)  # nothing lost, nothing different
+
+
+def test_a_full_disk_stops_the_run_and_the_rerun_completes_it(medqa_home, fake_engine, small_disk, fill, tmp_path):
+    """Run files on a real tmpfs filled to a few pages: the run stops with what to do, the
+    rows already written stay, and the same command afterwards equals an uninterrupted run."""
+    from medqa.errors import StorageFull
+
+    reference, _ = _run(fake_engine, tmp_path / "ref")
+    out = small_disk / "runs"
+    filler = fill(small_disk, leave=8192)
+    with pytest.raises(StorageFull, match="run the same command again"):
+        _run(fake_engine, out)
+    run_file = out / reference.path.name
+    kept = len(read_rows(run_file))
+    assert 0 < kept < reference.total, kept  # stopped mid-run, with its rows
+    filler.unlink()
+    again, _ = _run(fake_engine, out)
+    assert _outcomes(again.path) == _outcomes(reference.path)
