@@ -80,6 +80,12 @@ def test_ingest_that_fills_the_disk_keeps_what_it_committed_and_resumes(
     with pytest.raises(StorageFull) as err:
         ingest(docs, settings)
     assert "run the same ingest again" in str(err.value)
+    # A process that opens the index now (the disk still full) cannot bring BM25 up to date:
+    # it serves the previous generation instead of failing every search.
+    from medqa.retrieval.hybrid import HybridRetriever
+
+    served = HybridRetriever(settings).search("Ward 3 visiting hours and discharge advice", k=3)
+    assert served and served[0].title == "Leaflet 3"
     filler.unlink()
     again = ingest(docs, settings)  # the same process: the embedded Chroma was reset, not wedged
     from medqa.retrieval.manifest import Manifest

@@ -5,18 +5,21 @@
 """
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import replace
 from typing import Any
 
 from medqa.config import Settings
-from medqa.errors import IndexMissing, QueryError
+from medqa.errors import IndexMissing, QueryError, StorageFull
 from medqa.retrieval.embeddings import check_index_vectors
 from medqa.retrieval.ranking import DocIndex, RankParams, rank
 from medqa.retrieval.tokenize import tokenize
+from medqa.storage import is_disk_full
 from medqa.types import Passage
 
+log = logging.getLogger(__name__)
 INGEST_HINT = "Build it: medqa ingest medquad (or medqa ingest PATH for your own files)."
 
 
@@ -52,16 +55,19 @@ class _Index:
         self._store: Any = None
         self.manifest = Manifest(settings.index_dir)
         self.embedder = get_embedder(settings.retrieval.embedding_model)
+        behind = None
         if not bm25.is_current(settings.index_dir, self.manifest):
             # an ingest died before rebuilding BM25: rebuild from what is committed
             with ingest_lock(settings.index_dir):
                 if not bm25.is_current(settings.index_dir, self.manifest):
-                    bm25.build(settings.index_dir, self.manifest, self.store)
+                    behind = self._rebuild()
         self.bm25 = bm25.BM25Index(settings.index_dir)
         if not len(self.bm25):
             raise IndexMissing(f"The search index of tenant {settings.tenant!r} is empty.",
                                INGEST_HINT)
         meta = {r[0]: r for r in self.manifest.iter_chunks(with_text=False)}
+        if behind is not None and any(i not in meta for i in self.bm25.ids):
+            raise behind  # the older generation names chunks that are gone: it cannot serve
         rows = [meta[i] for i in self.bm25.ids]
         self.table = DocIndex([r[2] for r in rows], [r[3] for r in rows], [r[6] for r in rows])
         self.rows = rows
@@ -69,6 +75,28 @@ class _Index:
         self.generation = self.bm25.generation
         self.tenant = settings.tenant
         self.lock = threading.Lock()
+
+    def _rebuild(self) -> StorageFull | None:
+        """Rebuild BM25 and vectors from the committed chunks. On a full disk with an older
+        generation in place, serve that one (its documents, not the newest) and return the
+        error; the next reload after an ingest tries again."""
+        from medqa.retrieval import bm25
+
+        try:
+            bm25.build(self.settings.index_dir, self.manifest, self.store)
+            return None
+        except Exception as e:
+            if not is_disk_full(e) or bm25.pointer(self.settings.index_dir) is None:
+                raise
+            from medqa.retrieval.store import reset_embedded
+
+            self._store = None
+            reset_embedded()  # opened on a full disk, it would wedge the next ingest
+            log.warning("disk full: the search index of tenant %s could not be brought up to date; "
+                        "serving its previous generation", self.settings.tenant)
+            return StorageFull(
+                "The disk is full and the search index is behind its documents, so it cannot be "
+                "opened.", f"Tell IT: free space on the disk holding {self.settings.index_dir}.")
 
     @property
     def store(self) -> Any:
