@@ -93,7 +93,7 @@ PATTERNS: dict[str, list[tuple[str, str, float]]] = {
             r"\b\d{1,6}\s" + _CAP + r"(?:\s" + _CAP + r"){0,3}\s(?:" + STREET_SUFFIXES + r")\.?\b" + _SECONDARY + _CITY_STATE_ZIP,
             0.6,
         ),
-        ("address en context", r"(?<=(?i:\baddress|lives at|residing at|resides at|home address)[\s:]{1,3})(?=\S)[^\n;]{6,80}?(?=\s*(?:\n|;|$|\.\s|\s\|))", 0.7),
+        ("address en context", r"(?<=(?i:\baddress|lives at|residing at|resides at|home address)[\s:]{1,3})(?=\S)(?!(?i:on (?:file|record)|details|please|and|or|for|is|was|has|change)\b)[^\n;]{6,80}?(?=\s*(?:\n|;|$|\.\s|\s\|))", 0.7),
         ("us military", r"\b(?:USNS|USNV|USS|USCGC|PSC|Unit)\s[A-Za-z0-9 ,]{1,30}?\s[AFD]PO\s[A-Z]{2}\s\d{5}\b", 0.6),
         (
             "address zh",
@@ -152,7 +152,7 @@ PATTERNS: dict[str, list[tuple[str, str, float]]] = {
         (
             "zh weak context any surname",
             r"(?<=(?:患者|病人|病患|家属|丈夫|妻子|儿子|女儿|母亲|父亲)[\s:：]{0,2})" + NOT_A_NAME +
-            r"(?![^，,。（(\s]{0,2}(?:[的是应做其该此有无不仰坐站病症患者男女术史院热抽喘痛疼烧咳吐晕血肿哮]|一直|进行|服务|治疗|检查|查体|卧位|医生|诊断|电话|方式"
+            r"(?![^，,。（(\s]{0,2}(?:[的是应做其该此有无不仰坐站病症患者男女术史院热抽喘痛疼烧咳吐晕血肿哮问说讲]|一直|进行|服务|治疗|检查|查体|卧位|医生|诊断|电话|方式"
             r"|家属|本人|情况|目前|既往|亲友|同事|一般|正常|性别|生命))"
             r"\p{Han}{2,3}?(?=[，,。（(\s]|因|自述|主诉)",
             0.55,

@@ -94,6 +94,7 @@ AUDIENCE = {
              r"|\bteach(?:ing)? (?:my|our|the|some) (?:\w+ )?(?:staff|workers|class|pupils|students|team|colleagues|volunteers)\b"
              r"|\b(?:question|scenario|case) (?:from|for|in) (?:a|our|the|my|today's) (?:\w+ )?(?:training|class|course|lecture)\b"
              r"|\btraining (?:question|scenario|exercise|drill|quiz)\b|toolbox talk|(?:safety|staff|team) briefing"
+             r"|\b(?:for|to|tell|telling|remind|warn|advise) (?:our |my |the |any )?(?:listeners|viewers|readers|audience|followers|subscribers)\b"
              r"|\bin (?:a|an|the|this|that|one) (?:(?:tv|hospital|medical|new|old|latest) )?(?:film|movie|tv show|tv series|show|series"
              r"|drama|soap|sitcom|novel|cartoon)\b"
              r"(?! of\b| (?:theat|cinema|ring))|\b(?:in|on|from) (?:last night's|last week's|this week's|tonight's|yesterday's"
@@ -105,7 +106,7 @@ AUDIENCE = {
              r"(?:讲讲|讲一讲|讲一下|讲解|上一?课|科普|培训)|培训(?:课|班)?上?的?(?:问题|内容|题目|考题|案例|课件|材料|资料)"
              r"|培训(?:时|的时候|中|课上)有人问|讲课|授课|备课|课件|教案|(?:做|开|办|准备)一?个?讲座"
              r"|(?:搞|做|办|组织|开展|参加)(?:员工|职工|内部|新人)?培训|培训(?:一下)?(?:客服|员工|新人|新员工|志愿者|工人|职工|护工|保安|司机)"
-             r"|培训用|培训题|组织(?:工人|员工|职工|大家|居民)?学|贴个?提醒|宣传(?:单|册|栏|页)|小卡片|(?:考|练习|模拟|案例|情景)题"
+             r"|(?:新?员工|职工|新人|岗前|入职)培训[：:]|培训用|培训题|组织(?:工人|员工|职工|大家|居民)?学|贴个?提醒|宣传(?:单|册|栏|页)|小卡片|(?:考|练习|模拟|案例|情景)题"
              r"|(?:好记|易记|简单)的?(?:要点|口诀)"
              r"|(?:电视剧|连续剧|短剧|电影|小说|动画片|综艺|节目|(?<![加急])剧)(?:里|中)(?!心|间|午|毒|暑|风)"
              r"|" + FICTION["zh"]),

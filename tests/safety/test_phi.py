@@ -54,6 +54,8 @@ def test_no_redaction_in_phi_free_medical_questions() -> None:
                        "b9-131", "b9-153", "b10-158", "b11-025", "b11-110", "b11-121", "b14-109"}, flagged
     assert redact("家属问住在哪个病区").entities == ()  # a question, not an address
     assert redact("车上有医生吗？").entities == ()  # 车 is a surname, 车上有 no name
+    assert redact("病房里家属问起来，该怎么说？").entities == ()  # asking, not a name (blind16)
+    assert redact("How do I change my address on file, and can a nurse check my ear?").entities == ()  # (blind15)
     assert redact("What is the usual adult dose of amoxicillin?").entities == ()
     # after a person word, a symptom, an age or a ward phrase is not a name
     for text in ("女儿高烧，腿上出现紫色的疹子", "儿子两岁，吃了药", "本次透析顺利，患者安返。"):

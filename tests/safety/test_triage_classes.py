@@ -178,6 +178,11 @@ RULE_CLASSES = [
     ("At the blood bank a donor went pale and felt faint, lay down and recovered in two minutes", False),
     ("小区要做宣传栏：老人摔倒后不能动应该怎么处理？", False),
     ("Caller says her son drove to the cliff car park and texted that he's not coming back", True),
+    # --- blind15, blind16 ---
+    ("Podcast episode on overdoses next week: what should I tell our listeners to do if a friend took too many pills?", False),
+    ("A listener just texted the studio that she has taken all her sleeping pills", True),
+    ("岗前培训：客人突然倒地没反应，服务员第一步做什么？", False),
+    ("员工培训：刚才有个学员突然倒地叫不醒", True),
 ]
 
 CALM_CLASSES = [
