@@ -67,6 +67,19 @@ def report(
     typer.echo(f"{md}\n{html}")
 
 
+def compare(
+    run_a: Path = typer.Argument(..., help="A run file (*.jsonl): the baseline."),
+    run_b: Path = typer.Argument(..., help="A run file of the same set: the one compared with it."),
+) -> None:
+    """Paired comparison of two runs on their common questions: B - A per task and overall, with CIs."""
+    from medqa.evals.compare import compare as paired
+    from medqa.evals.compare import markdown
+    from medqa.evals.results import read_rows
+
+    rows = paired(read_rows(run_a), read_rows(run_b))
+    typer.echo(markdown(run_a.name, run_b.name, rows))
+
+
 def register(app: typer.Typer) -> None:
     """Add `eval qa` and `eval report` to the shared `eval` group."""
     from medqa.commands.eval_group import eval_group
@@ -74,3 +87,4 @@ def register(app: typer.Typer) -> None:
     group = eval_group(app)
     group.command("qa")(qa)
     group.command("report")(report)
+    group.command("compare")(compare)
