@@ -261,7 +261,7 @@ class Assistant:
             note = str(e) if isinstance(e, StorageFull) else (
                 f"The audit log could not be written ({type(e).__name__}: {e}); tell IT: "
                 "check free disk space and `medqa audit verify`.")
-            return replace(answer, error=f"{answer.error} {note}" if answer.error else note)
+            return answer.with_error(note)
         return answer
 
     def _retrieve(self, q: Question) -> list[Passage]:

@@ -96,9 +96,7 @@ class Services:
                     self.history.add(q.user, conversation, q.text, ev.text, ev.request_id,
                                      q.workflow, q.tenant)
                 except StorageFull as e:  # the answer still reaches the user, with the reason
-                    from dataclasses import replace
-
-                    ev = replace(ev, error=f"{ev.error} {e}" if ev.error else str(e))
+                    ev = ev.with_error(str(e))
             yield ev
 
     def ask(self, q: Question, conversation: str | None = None) -> Answer:

@@ -8,8 +8,9 @@ held. `Spool` holds those records in memory, in order, and writes them before th
 from __future__ import annotations
 
 import errno
+import os
 import shutil
-import sqlite3
+import tempfile
 import threading
 from collections import deque
 from pathlib import Path
@@ -28,14 +29,27 @@ def is_disk_full(exc: BaseException) -> bool:
         seen.add(id(e))
         if isinstance(e, StorageFull):
             return True
-        if isinstance(e, sqlite3.OperationalError) and "disk is full" in str(e):
-            return True
         if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
             return True
-        if "No space left on device" in str(e) or "database or disk is full" in str(e):
+        if "No space left on device" in str(e) or "database or disk is full" in str(e):  # SQLite, or wrapped
             return True
         e = e.__cause__ or e.__context__
     return False
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write `text` beside `path`, fsync it, then rename it over `path`: a reader (or a full
+    disk) never sees a half file; on failure the old file is untouched and no temporary stays."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def free_mb(path: Path) -> float:

@@ -1,7 +1,7 @@
 """Frozen value types shared by every stage of the pipeline and every front end."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal, Mapping, Union
 
 Role = Literal["system", "user", "assistant"]
@@ -156,6 +156,10 @@ class Answer:
     error: str | None = None
     timings: Mapping[str, float] = field(default_factory=dict)
     request_id: str = ""
+
+    def with_error(self, note: str) -> "Answer":
+        """The same answer with `note` added to its error (an answer can carry several)."""
+        return replace(self, error=f"{self.error} {note}" if self.error else note)
 
 
 Event = Union[Triaged, Retrieved, Routed, Token, Reasoning, Answer]

@@ -49,12 +49,10 @@ def _slice(key: str, pairs: list, seed: int, strata: Sequence[str] = ()) -> Pair
     def mean_of(f) -> float:  # noqa: ANN001 - the mean over groups of a per-pair value
         return sum(sum(f(ra, rb) for ra, rb in g) / len(g) for g in groups) / len(groups)
 
-    diffs = [[int(rb.correct) - int(ra.correct) for ra, rb in g] for g in groups]
-    lo, hi = bootstrap_ci(diffs, seed=seed)
+    lo, hi = bootstrap_ci([[int(rb.correct) - int(ra.correct) for ra, rb in g] for g in groups], seed=seed)
+    acc_a, acc_b = mean_of(lambda ra, rb: ra.correct), mean_of(lambda ra, rb: rb.correct)
     return Paired(
-        key=key, n=len(pairs),
-        acc_a=mean_of(lambda ra, rb: ra.correct), acc_b=mean_of(lambda ra, rb: rb.correct),
-        diff=mean_of(lambda ra, rb: int(rb.correct) - int(ra.correct)), ci_low=lo, ci_high=hi,
+        key=key, n=len(pairs), acc_a=acc_a, acc_b=acc_b, diff=acc_b - acc_a, ci_low=lo, ci_high=hi,
         only_a=sum(ra.correct and not rb.correct for ra, rb in pairs),
         only_b=sum(rb.correct and not ra.correct for ra, rb in pairs),
         seconds_a=sum(ra.seconds for ra, _ in pairs) / len(pairs),

@@ -25,7 +25,7 @@ from medqa.evals.metrics import softmax
 from medqa.evals.parsing import parse_choice
 from medqa.evals.results import ResultRow, read_rows
 from medqa.models.base import Backend
-from medqa.storage import is_disk_full
+from medqa.storage import atomic_write_text, is_disk_full
 from medqa.types import GenParams, Passage, Question
 
 MODES = ("score", "cot")
@@ -104,12 +104,9 @@ class RunFile:
             "host": platform.node(), "cpus": os.cpu_count(), "machine": platform.machine(),
             "loadavg_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
         })
-        tmp = meta.with_name(meta.name + ".tmp")
         try:  # written aside and renamed: a full disk must not leave the record empty
-            tmp.write_text(json.dumps(info, indent=2) + "\n")
-            os.replace(tmp, meta)
+            atomic_write_text(meta, json.dumps(info, indent=2) + "\n")
         except OSError as e:
-            tmp.unlink(missing_ok=True)
             if not is_disk_full(e):
                 raise
             raise StorageFull(f"The disk is full: {meta} could not be updated; the run did not start.",

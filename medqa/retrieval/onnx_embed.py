@@ -22,6 +22,7 @@ import numpy as np
 
 from medqa.data import sha256_file
 from medqa.retrieval.embeddings import CHUNK_MAX_TOKENS, Embedder
+from medqa.storage import atomic_write_text
 
 # Bump when the conversion changes: old cache files are then ignored, not loaded.
 RECIPE = "minilm-eager-bertfuse-noskipln-int8pc-s7-v2"
@@ -58,15 +59,6 @@ def _cache_ok(model: Path, meta: Path) -> bool:
     except (OSError, ValueError, KeyError, TypeError):
         return False
     return model.is_file() and sha256_file(model) == recorded
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def _export_fp32(model_dir: Path, out: Path) -> None:
@@ -129,7 +121,7 @@ def build_onnx(model_dir: Path, target: Path) -> None:
             os.fsync(f.fileno())
         digest = sha256_file(q)
         os.replace(q, target)
-    _atomic_write_text(target.with_suffix(".json"),
+    atomic_write_text(target.with_suffix(".json"),
                        json.dumps({"sha256": digest, "recipe": RECIPE, "source": str(model_dir)}))
 
 
